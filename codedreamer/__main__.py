@@ -1,0 +1,3 @@
+from codedreamer.cli.app import main
+
+main()
