@@ -203,13 +203,14 @@ def _read_env_file(path: Path) -> dict[str, str]:
 
 
 def _check_known(keys: Mapping[str, str], origin: str) -> None:
-    known = {env_key(name) for name in Settings.model_fields}
+    names = sorted(name.upper() for name in Settings.model_fields)
     for key in keys:
         upper = key.upper()
-        if not upper.startswith(ENV_PREFIX) or upper in known:
+        if not upper.startswith(ENV_PREFIX) or upper[len(ENV_PREFIX) :] in names:
             continue
-        guess = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.6)
-        hint = f" (did you mean {guess[0]}?)" if guess else ""
+        # Compare without the shared prefix, or every key looks alike.
+        guess = difflib.get_close_matches(upper[len(ENV_PREFIX) :], names, n=1, cutoff=0.6)
+        hint = f" (did you mean {ENV_PREFIX}{guess[0]}?)" if guess else ""
         raise ConfigError(f"{key}: unknown setting in {origin}{hint}")
 
 
