@@ -46,8 +46,22 @@ def find_tail_loop(text: str) -> LoopFound | None:
             start = n - repeats * period
             while start > 0 and text[start - 1] == text[start - 1 + period]:
                 start -= 1
-            return LoopFound(period=period, repeats=repeats, keep_chars=start + period)
+            return LoopFound(period=period, repeats=repeats, keep_chars=_natural_cut(text, start, period))
     return None
+
+
+def _natural_cut(text: str, start: int, period: int) -> int:
+    """End of one whole copy of the loop, aligned to a line or sentence end when possible.
+
+    Any rotation of the repeated block is a valid "first copy"; cutting where a line or
+    sentence ends keeps the kept text readable.
+    """
+    for terminators in ("\n", ".!?"):
+        for offset in range(period):
+            end = start + offset + period
+            if end <= len(text) and text[end - 1] in terminators:
+                return end
+    return start + period
 
 
 class StreamingLoopDetector:
