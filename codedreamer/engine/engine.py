@@ -1,0 +1,262 @@
+"""The engine: owns the index, the models and the dream store for one codebase, runs cycles.
+
+Everything heavy is built here, lazily, and nowhere else. The engine reports what it does
+only through events, so the console printer, the TUI and the daemon log are interchangeable.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from codedreamer.dream.focus import enabled_focus_areas, pick_focus
+from codedreamer.dream.prompts import (
+    PRIORITY_CODE,
+    PRIORITY_TASK,
+    THINK_SYSTEM,
+    SeedCode,
+    code_block,
+    think_task,
+)
+from codedreamer.dream.selection import Candidate, choose
+from codedreamer.dream.stages import run_stage
+from codedreamer.dream.validation import EarlierDream, validate_insight
+from codedreamer.engine.events import (
+    ChunkSelected,
+    CycleStarted,
+    DreamRejected,
+    DreamSaved,
+    EventSink,
+    Notice,
+)
+from codedreamer.errors import UsageError
+from codedreamer.storage.dream import Dream, new_dream_id
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from codedreamer.config.settings import Settings
+    from codedreamer.index.chunk import Chunk
+    from codedreamer.index.indexer import IndexProgress, IndexReport
+    from codedreamer.index.store import IndexStore
+    from codedreamer.models.registry import ModelSet
+    from codedreamer.storage.store import DreamStore
+
+SAMPLE_SIZE = 24
+_TITLE = re.compile(r"^\s*(?:#+\s*)?\**TITLE\**\s*:\s*\**(.+?)\**\s*$", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class CycleOutcome:
+    dream: Dream | None
+    rejection: str | None = None
+    detail: str = ""
+
+
+def extract_title(text: str, fallback: str) -> str:
+    """The model's TITLE line, else its first sentence, capped for one-line listings."""
+    match = _TITLE.search(text)
+    if match:
+        title = match.group(1)
+    else:
+        first = next((line for line in text.splitlines() if line.strip()), fallback)
+        title = re.split(r"(?<=[.!?])\s", first.strip(), maxsplit=1)[0]
+    title = title.strip().strip("#*").strip()
+    return (title[:97] + "...") if len(title) > 100 else (title or fallback)
+
+
+class Engine:
+    """Dream cycles over one codebase."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        codebase: Path,
+        sink: EventSink,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.codebase = codebase
+        self._sink = sink
+        self._rng = rng or random.Random()
+        self._models: ModelSet | None = None
+        self._index: IndexStore | None = None
+        self._store: DreamStore | None = None
+        self._cycle = 0
+
+    @property
+    def models(self) -> ModelSet:
+        if self._models is None:
+            from codedreamer.models.registry import ModelSet
+
+            self._models = ModelSet.from_settings(self.settings)
+        return self._models
+
+    @property
+    def store(self) -> DreamStore:
+        if self._store is None:
+            from codedreamer.storage.store import DreamStore
+
+            self._store = DreamStore(self.settings.dreams_dir)
+        return self._store
+
+    @property
+    def index(self) -> IndexStore:
+        if self._index is None:
+            from codedreamer.index.indexer import open_index
+
+            self._index = open_index(self.settings)
+        return self._index
+
+    def ensure_index(
+        self, progress: Callable[[IndexProgress], None] | None = None
+    ) -> IndexReport | None:
+        """Index the codebase if the index is empty or stale; None if it was current."""
+        from codedreamer.index.indexer import ensure_index
+
+        report = ensure_index(self.codebase, self.settings, progress=progress)
+        if report is not None:
+            self._sink(
+                Notice(
+                    message=f"index refreshed: {report.files_indexed} files, "
+                    f"{report.chunks_written} chunks in {report.seconds:.1f}s"
+                )
+            )
+            # A refreshed index must be reopened to see the new table version.
+            if self._index is not None:
+                self._index.close()
+                self._index = None
+        return report
+
+    def dream_once(
+        self, *, cancel: threading.Event | None = None, max_tokens: int | None = None
+    ) -> CycleOutcome:
+        """One cycle: select code, think about it, validate, store. Never raises on a bad dream."""
+        self._cycle += 1
+        self._sink(CycleStarted(cycle=self._cycle))
+        started = time.perf_counter()
+        settings = self.settings
+        listing = self.store.list()
+        earlier = sorted(listing.dreams, key=lambda d: d.created, reverse=True)
+
+        chunk, reason = self._select_chunk(earlier)
+        self._sink(
+            ChunkSelected(
+                path=chunk.path,
+                start_line=chunk.start_line,
+                end_line=chunk.end_line,
+                symbol=chunk.qualified_name or chunk.symbol,
+                reason=reason,
+            )
+        )
+        focus = pick_focus(self._rng, enabled_focus_areas(), [d.focus for d in earlier])
+        seed = SeedCode(
+            path=chunk.path,
+            language=chunk.language,
+            start_line=chunk.start_line,
+            end_line=chunk.end_line,
+            symbol=chunk.qualified_name or chunk.symbol,
+            content=chunk.content,
+        )
+        model = self.models.reasoning
+        wanted = max_tokens or settings.reasoning_max_tokens
+        from codedreamer.models.budget import PromptSection, build_messages
+
+        messages, budgeted_tokens = build_messages(
+            model,
+            system=THINK_SYSTEM,
+            sections=[
+                PromptSection("task", think_task(focus), PRIORITY_TASK, required=True),
+                PromptSection("code", code_block(seed), PRIORITY_CODE, required=True),
+            ],
+            n_ctx=model.n_ctx,
+            max_tokens=wanted,
+        )
+        think = run_stage(
+            model,
+            messages,
+            stage="think",
+            max_tokens=budgeted_tokens,
+            temperature=settings.dream_temperature,
+            repeat_penalty=settings.repeat_penalty,
+            sink=self._sink,
+            cancel=cancel,
+        )
+        if think.finish_reason == "cancelled":
+            return self._reject("cancelled", "generation stopped before it finished")
+
+        verdict = validate_insight(
+            think.text,
+            seed_code=chunk.content,
+            symbols=[chunk.symbol, chunk.qualified_name],
+            earlier=[EarlierDream(d.id, d.insight) for d in earlier],
+            novelty_threshold=settings.novelty_threshold,
+        )
+        if not verdict.accepted:
+            return self._reject(verdict.reason, verdict.detail)
+
+        now = datetime.now(UTC)
+        dream = Dream(
+            id=new_dream_id(now),
+            created=now,
+            category=focus.name,
+            focus=focus.name,
+            source_path=chunk.path,
+            line_start=chunk.start_line,
+            line_end=chunk.end_line,
+            language=chunk.language,
+            title=extract_title(think.text, f"{focus.name} in {chunk.path}"),
+            novelty=verdict.novelty,
+            symbols=[s for s in {chunk.qualified_name or chunk.symbol} if s],
+            models={"reasoning": think.model_name},
+            timings={
+                "think_seconds": round(think.seconds, 3),
+                "think_tokens_per_second": round(think.tokens_per_second, 2),
+                "total_seconds": round(time.perf_counter() - started, 3),
+            },
+            validation={**verdict.checks, "finish_reason": think.finish_reason},
+            insight=think.text,
+            seed_code=chunk.content,
+        )
+        path = self.store.save_new(dream)
+        self._sink(DreamSaved(dream_id=dream.id, path=str(path), title=dream.title, novelty=dream.novelty))
+        return CycleOutcome(dream=dream)
+
+    def _select_chunk(self, earlier: list[Dream]) -> tuple[Chunk, str]:
+        index = self.index
+        if index.count() == 0:
+            raise UsageError(
+                f"the index at {self.settings.index_dir} is empty: run `codedreamer index "
+                f"{self.codebase}` first"
+            )
+        sample = index.random_chunks(SAMPLE_SIZE, self._rng)
+        by_key = {chunk.id: chunk for chunk in sample}
+        candidates = [
+            Candidate(c.id, c.path, c.start_line, c.end_line, c.content) for c in sample
+        ]
+        dreamed = {(d.source_path, d.line_start, d.line_end) for d in earlier}
+        choice = choose(candidates, dreamed, self._rng)
+        if choice is None:
+            # Only tiny chunks in the sample: any of them beats dreaming about nothing.
+            fallback = max(sample, key=lambda c: len(c.content))
+            return fallback, "only small chunks sampled"
+        return by_key[choice.key], choice.reason
+
+    def _reject(self, reason: str, detail: str) -> CycleOutcome:
+        self._sink(DreamRejected(reason=reason, detail=detail))
+        return CycleOutcome(dream=None, rejection=reason, detail=detail)
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        if self._models is not None:
+            self._models.close()
+            self._models = None
