@@ -1,0 +1,310 @@
+"""Glue between the code index and the knowledge graph, used by `graph backfill`.
+
+The graph takes plain inputs; this module turns what the index reports into them: CODE
+nodes from the index's entities, `depends_on` edges from its import lists (import strings
+as written, resolved to indexed files here), `similar` edges from its stored chunk vectors
+(averaged per definition). Everything the index is asked for goes through the small
+`CodeIndexSource` protocol, so this module is tested without LanceDB.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from codedreamer.memory.graph import KnowledgeGraph
+from codedreamer.memory.graph_types import (
+    FILE_LEVEL_KINDS,
+    BackfillReport,
+    CodeEntityInput,
+    EdgeKind,
+    NodeKind,
+    code_entity_id,
+    code_file_id,
+)
+
+DEFAULT_SIMILAR_K = 5
+DEFAULT_SIMILAR_THRESHOLD = 0.8
+
+# Extensions tried when an import names a module without its file extension.
+SOURCE_EXTENSIONS = (
+    ".py",
+    ".pyi",
+    ".ts",
+    ".tsx",
+    ".js",
+    ".jsx",
+    ".mjs",
+    ".cjs",
+    ".go",
+    ".rs",
+    ".java",
+    ".kt",
+    ".cs",
+    ".rb",
+    ".php",
+    ".c",
+    ".h",
+    ".cc",
+    ".cpp",
+    ".hpp",
+    ".sh",
+)
+PACKAGE_FILES = ("__init__.py", "index.ts", "index.tsx", "index.js", "mod.rs")
+
+
+class EntityLike(Protocol):
+    @property
+    def path(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def qualified_name(self) -> str: ...
+    @property
+    def start_line(self) -> int: ...
+    @property
+    def end_line(self) -> int: ...
+
+
+class CodeIndexSource(Protocol):
+    """What the graph needs from the code index."""
+
+    def code_entities(self) -> Sequence[EntityLike]: ...
+
+    def file_imports(self) -> Mapping[str, Sequence[str]]: ...
+
+    def chunk_vectors(self) -> tuple[list[str], npt.NDArray[Any]]: ...
+
+
+def entity_inputs(entities: Iterable[EntityLike]) -> list[CodeEntityInput]:
+    return [
+        CodeEntityInput(
+            path=e.path,
+            kind=e.kind,
+            qualified_name=e.qualified_name,
+            start_line=int(e.start_line),
+            end_line=int(e.end_line),
+        )
+        for e in entities
+    ]
+
+
+# --------------------------------------------------------------------------- imports
+
+
+class ImportResolver:
+    """Maps import strings as written (`pkg.mod`, `./util`, `../lib/x.h`) to indexed files."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self._paths = set(paths)
+        self._by_stem: dict[str, list[str]] = {}
+        for path in sorted(self._paths):
+            stem, ext = posixpath.splitext(path)
+            if ext:
+                self._by_stem.setdefault(stem, []).append(path)
+            base = posixpath.basename(path)
+            if base in PACKAGE_FILES:
+                self._by_stem.setdefault(posixpath.dirname(path), []).append(path)
+        # Trailing parts of each stem, so `pkg.mod` finds `src/pkg/mod.py` (src layouts).
+        self._by_suffix: dict[str, set[str]] = {}
+        for stem in self._by_stem:
+            parts = stem.split("/")
+            for i in range(1, len(parts)):
+                self._by_suffix.setdefault("/".join(parts[i:]), set()).add(stem)
+
+    def resolve(self, importer: str, target: str) -> str | None:
+        """The indexed file `importer` means by `target`, or None if it is not indexed."""
+        target = target.strip().strip("\"'<>")
+        if not target:
+            return None
+        here = posixpath.dirname(importer)
+        for candidate in self._candidates(here, target):
+            found = self._lookup(candidate)
+            if found is not None and found != importer:
+                return found
+        return None
+
+    def _candidates(self, here: str, target: str) -> list[str]:
+        if target.startswith(("./", "../")) or target in (".", ".."):
+            return [posixpath.normpath(posixpath.join(here, target))]
+        if target.startswith("."):  # Python relative import: one dot per package level up
+            dots = len(target) - len(target.lstrip("."))
+            base = here
+            for _ in range(dots - 1):
+                base = posixpath.dirname(base)
+            rest = target[dots:].replace(".", "/")
+            return [posixpath.normpath(posixpath.join(base, rest)) if rest else base]
+        slashed = target.replace("::", "/")
+        dotted = slashed.replace(".", "/") if "/" not in slashed else slashed
+        # Exact names first, then the same name beside the importer (C includes, Go pkgs).
+        options = [slashed, dotted, posixpath.normpath(posixpath.join(here, slashed))]
+        return list(dict.fromkeys(o for o in options if o and not o.startswith("..")))
+
+    def _lookup(self, candidate: str) -> str | None:
+        if candidate in self._paths:
+            return candidate
+        matches = self._by_stem.get(candidate)
+        if not matches:
+            stems = self._by_suffix.get(candidate, set())
+            # Only an unambiguous suffix counts: two `utils` packages must not be guessed.
+            matches = self._by_stem[next(iter(stems))] if len(stems) == 1 else None
+        if matches:
+            return min(matches, key=_extension_rank)
+        return None
+
+
+def _extension_rank(path: str) -> int:
+    ext = posixpath.splitext(path)[1]
+    return SOURCE_EXTENSIONS.index(ext) if ext in SOURCE_EXTENSIONS else len(SOURCE_EXTENSIONS)
+
+
+def resolve_imports(
+    imports: Mapping[str, Sequence[str]], paths: Iterable[str]
+) -> tuple[dict[str, list[str]], int]:
+    """(importer -> imported indexed files, count of import strings that are not indexed).
+
+    Imports of libraries outside the codebase are the common unresolved case; they are
+    counted, not errors.
+    """
+    resolver = ImportResolver(paths)
+    resolved: dict[str, list[str]] = {}
+    unresolved = 0
+    for importer, targets in imports.items():
+        found: list[str] = []
+        for target in targets:
+            path = resolver.resolve(importer, target)
+            if path is None:
+                unresolved += 1
+            elif path not in found:
+                found.append(path)
+        resolved[importer] = found
+    return resolved, unresolved
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+def node_vectors(
+    chunk_nodes: Sequence[str | None], vectors: npt.ArrayLike
+) -> tuple[list[str], npt.NDArray[np.float32]]:
+    """One vector per node: the sum of its chunks' unit vectors (the direction of their mean).
+
+    `chunk_nodes[i]` is the node id of chunk i, or None for chunks with no node. Grouping
+    is one `np.add.at` over integer labels, not a Python loop over vectors.
+    """
+    matrix = np.asarray(vectors, dtype=np.float32)
+    if matrix.ndim != 2 or matrix.shape[0] != len(chunk_nodes):
+        raise ValueError(f"expected {len(chunk_nodes)} vectors, got shape {matrix.shape}")
+    keep = [i for i, node in enumerate(chunk_nodes) if node is not None]
+    names: dict[str, int] = {}
+    labels = np.fromiter(
+        (names.setdefault(str(chunk_nodes[i]), len(names)) for i in keep),
+        dtype=np.int64,
+        count=len(keep),
+    )
+    rows = matrix[keep]
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    rows = (rows / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    sums = np.zeros((len(names), matrix.shape[1]), dtype=np.float32)
+    np.add.at(sums, labels, rows)
+    return list(names), sums
+
+
+def chunk_node_ids(
+    chunks: Sequence[tuple[str, str, str]], graph: KnowledgeGraph
+) -> list[str | None]:
+    """Node id for each chunk given as (path, kind, qualified_name): its definition's node,
+    else its file's node, else None."""
+    result: list[str | None] = []
+    for path, kind, qualified_name in chunks:
+        candidates = []
+        if qualified_name and kind not in FILE_LEVEL_KINDS:
+            candidates.append(code_entity_id(path, qualified_name))
+        candidates.append(code_file_id(path))
+        result.append(next((c for c in candidates if c in graph), None))
+    return result
+
+
+# --------------------------------------------------------------------------- backfill
+
+
+def backfill_graph_only(graph: KnowledgeGraph) -> BackfillReport:
+    """Edges the graph can derive from itself: files to their definitions, dreams to code."""
+    same_file = graph.link_same_file()
+    about = graph.link_dreams_to_code()
+    return BackfillReport(
+        edges_added={EdgeKind.SAME_FILE.label: same_file, EdgeKind.ABOUT.label: about}
+    )
+
+
+def backfill_from_index(
+    graph: KnowledgeGraph,
+    index: CodeIndexSource,
+    *,
+    chunk_keys: Mapping[str, tuple[str, str, str]] | None = None,
+    k: int = DEFAULT_SIMILAR_K,
+    threshold: float = DEFAULT_SIMILAR_THRESHOLD,
+    now: float | None = None,
+) -> BackfillReport:
+    """Sync CODE nodes with `index`, then create every edge kind the data supports.
+
+    `chunk_keys` maps a chunk id (as `chunk_vectors` returns it) to (path, kind,
+    qualified_name); without it no `similar` edges can be attributed and a note says so.
+    """
+    sync = graph.sync_code_entities(entity_inputs(index.code_entities()), now=now)
+    base = backfill_graph_only(graph)
+    added = dict(base.edges_added)
+    removed: dict[str, int] = {}
+    notes: list[str] = []
+
+    file_paths = [n.path for n in graph.nodes(graph.node_ids(NodeKind.CODE)) if n.detail == "file"]
+    resolved, unresolved = resolve_imports(index.file_imports(), file_paths)
+    deps_added, deps_removed = graph.set_dependencies(resolved)
+    added[EdgeKind.DEPENDS_ON.label] = deps_added
+    removed[EdgeKind.DEPENDS_ON.label] = deps_removed
+
+    vectors_used = 0
+    chunk_ids, vectors = index.chunk_vectors()
+    if len(chunk_ids) and chunk_keys is None:
+        notes.append("the index gave vectors without chunk locations; no similar edges made")
+    elif len(chunk_ids):
+        keys = [chunk_keys.get(c) for c in chunk_ids] if chunk_keys else []
+        located = chunk_node_ids([key or ("", "", "") for key in keys], graph)
+        owners = [
+            node if key is not None else None for node, key in zip(located, keys, strict=True)
+        ]
+        ids, matrix = node_vectors(owners, vectors)
+        vectors_used = len(ids)
+        added[EdgeKind.SIMILAR.label] = graph.backfill_similar(
+            ids, matrix, k=k, threshold=threshold
+        )
+    return BackfillReport(
+        sync=sync,
+        edges_added=added,
+        edges_removed=removed,
+        unresolved_imports=unresolved,
+        vectors_used=vectors_used,
+        notes=tuple(notes),
+    )
+
+
+def chunk_locations(index: object) -> dict[str, tuple[str, str, str]] | None:
+    """Chunk id -> (path, kind, qualified_name) from whatever the index store offers.
+
+    Uses `chunk_locations()` if the store has it, else iterates `chunks()`; None when the
+    store offers neither (then `backfill_from_index` makes no `similar` edges and says so).
+    """
+    direct = getattr(index, "chunk_locations", None)
+    if callable(direct):
+        return dict(direct())
+    listing = getattr(index, "chunks", None)
+    if callable(listing):
+        return {
+            str(chunk.id): (str(chunk.path), str(chunk.kind), str(chunk.qualified_name))
+            for chunk in listing()
+        }
+    return None
