@@ -1,9 +1,172 @@
-"""(being written)"""
+"""`codedreamer index` (build or refresh the code index) and `codedreamer search` (query it)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import typer
+
+from codedreamer.cli.common import print_json, settings_from, stderr_console, stdout_console
+from codedreamer.errors import UsageError
+
+if TYPE_CHECKING:
+    from codedreamer.index.indexer import IndexReport
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    app.command("index")(index_command)
+    app.command("search")(search_command)
+
+
+def index_command(
+    ctx: typer.Context,
+    path: str | None = typer.Argument(
+        None, help="Codebase to index (default: DREAMER_CODEBASE_PATH or the current directory)."
+    ),
+    clear: bool = typer.Option(False, "--clear", help="Wipe the index first and rebuild it."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON for scripts."),
+) -> None:
+    """Index a codebase incrementally: only new or changed files are parsed and embedded."""
+    settings = settings_from(ctx).settings
+    codebase = Path(path) if path else settings.codebase_path or Path(".")
+    if not codebase.exists():
+        raise UsageError(f"{codebase}: no such directory")
+    if not codebase.is_dir():
+        raise UsageError(f"{codebase}: not a directory")
+
+    from codedreamer.index.indexer import index_codebase
+
+    if as_json:
+        report = index_codebase(codebase, settings, clear=clear)
+        print_json(report.to_json())
+        return
+    report = _index_with_progress(codebase, settings, clear)
+    _print_report(report)
+
+
+def _index_with_progress(codebase: Path, settings: object, clear: bool) -> IndexReport:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from codedreamer.config.settings import Settings
+    from codedreamer.index.indexer import IndexProgress, index_codebase
+
+    assert isinstance(settings, Settings)
+    columns = (
+        TextColumn("indexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>8.1f} files/s"),
+        TimeElapsedColumn(),
+        # File names are untrusted text: never read them as markup.
+        TextColumn("{task.fields[path]}", markup=False),
+    )
+    with Progress(*columns, console=stderr_console(), transient=True) as bar:
+        task = bar.add_task("index", total=None, rate=0.0, path="scanning")
+
+        def on_progress(event: IndexProgress) -> None:
+            rate = event.files_done / event.elapsed if event.elapsed > 0 else 0.0
+            bar.update(
+                task,
+                total=max(event.files_total, 1),
+                completed=event.files_done,
+                rate=rate,
+                path=event.path[-60:],
+            )
+
+        return index_codebase(codebase, settings, progress=on_progress, clear=clear)
+
+
+def _print_report(report: IndexReport) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="Code index", title_justify="left", show_header=False)
+    table.add_column("What")
+    table.add_column("Count", justify="right")
+    rows = [
+        ("codebase", report.codebase),
+        ("files seen", report.files_seen),
+        ("files indexed (new or changed)", report.files_indexed),
+        ("files unchanged", report.files_unchanged),
+        ("files removed from the index", report.files_removed),
+        ("chunks written", report.chunks_written),
+        ("chunks in the index", report.chunks_total),
+        ("chunks with cut lines", report.truncated_chunks),
+        ("files chunked by lines (parser gave up)", report.parse_fallbacks),
+        ("seconds", f"{report.seconds:.2f}"),
+    ]
+    for label, value in rows:
+        table.add_row(label, Text(str(value)))
+    console = stdout_console()
+    console.print(table)
+    if report.skipped:
+        skips = Table(title="Skipped", title_justify="left")
+        skips.add_column("Reason")
+        skips.add_column("Files", justify="right")
+        for reason, count in sorted(report.skipped.items(), key=lambda item: -item[1]):
+            skips.add_row(Text(reason), str(count))
+        console.print(skips)
+
+
+def search_command(
+    ctx: typer.Context,
+    query: str = typer.Argument(..., help="Words or identifiers to look for."),
+    k: int = typer.Option(10, "--k", min=1, max=1000, help="How many results."),
+    mode: str = typer.Option("hybrid", "--mode", help="hybrid, vector or text."),
+    as_json: bool = typer.Option(False, "--json", help="Print results as JSON for scripts."),
+) -> None:
+    """Search the code index (hybrid: vectors plus split-identifier full text)."""
+    if mode not in {"hybrid", "vector", "text"}:
+        raise UsageError(f"--mode: must be hybrid, vector or text (got {mode!r})")
+    settings = settings_from(ctx).settings
+    if not settings.index_dir.is_dir():
+        raise UsageError(f"{settings.index_dir}: no index yet; run `codedreamer index` first")
+
+    from codedreamer.index.indexer import open_index
+
+    store = open_index(settings, read_only=True)
+    try:
+        hits = store.search(query, k=k, mode=mode)  # type: ignore[arg-type]
+    finally:
+        store.close()
+    if as_json:
+        print_json(
+            [
+                {
+                    "score": hit.score,
+                    "path": hit.chunk.path,
+                    "start_line": hit.chunk.start_line,
+                    "end_line": hit.chunk.end_line,
+                    "kind": hit.chunk.kind,
+                    "qualified_name": hit.chunk.qualified_name,
+                    "language": hit.chunk.language,
+                }
+                for hit in hits
+            ]
+        )
+        return
+
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"{len(hits)} results", title_justify="left")
+    table.add_column("Score", justify="right")
+    table.add_column("Location", overflow="fold")
+    table.add_column("Kind")
+    table.add_column("Name", overflow="fold")
+    for hit in hits:
+        chunk = hit.chunk
+        table.add_row(
+            f"{hit.score:.3f}",
+            Text(f"{chunk.path}:{chunk.start_line}-{chunk.end_line}"),
+            Text(chunk.kind),
+            Text(chunk.qualified_name),
+        )
+    stdout_console().print(table)

@@ -1,0 +1,575 @@
+"""Index a codebase incrementally: walk, gate on mtime+size, hash, chunk, embed, write.
+
+A file is read only when its size or mtime changed, re-chunked only when its content hash
+changed, and committed in batches: chunks first, then its manifest row, so a run killed
+at any moment resumes without redoing the files it finished. Large runs parse and embed
+in worker processes (tree-sitter holds the GIL); the parent process only writes.
+
+Public entry points: `index_codebase`, `open_index`, `ensure_index`, and `Indexer` (used by
+the live watcher to re-index single paths).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from codedreamer.errors import UsageError
+from codedreamer.index.chunk import ParsedFile, content_hash
+from codedreamer.index.chunker import chunk_code, chunk_text
+from codedreamer.index.embedder import Embedder, LexicalEmbedder, build_embedder
+from codedreamer.index.languages import spec_named
+from codedreamer.index.parser import ParseTimeout
+from codedreamer.index.store import FileRecord, FileWrite, IndexStore
+from codedreamer.index.tokens import IDENTIFIER, identifier_terms, unique_terms
+from codedreamer.index.walker import MAX_FILE_BYTES, FileEntry, IgnoreRules, Skipped, walk
+
+if TYPE_CHECKING:
+    from codedreamer.config.settings import Settings
+
+# A line this long is minified or generated code, not something to dream about.
+MINIFIED_LINE_CHARS = 20_000
+# mtimes this close to "now" may change again within the same tick: re-hash next time.
+RACY_MTIME_NS = 2_000_000_000
+# Fewer changed files than this are parsed in-process: starting workers costs ~1 s.
+POOL_MIN_FILES = 96
+JOB_BATCH = 24
+WRITE_BATCH_FILES = 256
+WRITE_BATCH_CHUNKS = 8_192
+
+
+@dataclass(frozen=True)
+class IndexProgress:
+    """Emitted after each file is processed; `files_committed` counts those safely on disk."""
+
+    files_done: int
+    files_total: int
+    files_committed: int
+    chunks_written: int
+    path: str
+    elapsed: float
+    phase: Literal["scan", "index", "finish"] = "index"
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What one indexing run did."""
+
+    codebase: str
+    files_seen: int = 0
+    files_indexed: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    chunks_written: int = 0
+    chunks_total: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    truncated_chunks: int = 0
+    parse_fallbacks: int = 0
+    seconds: float = 0.0
+    cleared: bool = False
+    workers: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Job:
+    rel: str
+    path: str
+    size: int
+    mtime_ns: int
+    language: str
+    parsed: bool
+    expected_hash: str | None
+    cap: int
+
+
+@dataclass
+class _Outcome:
+    job: _Job
+    status: Literal["indexed", "unchanged", "skipped"]
+    reason: str = ""
+    digest: str = ""
+    parsed: ParsedFile | None = None
+    ident_texts: list[str] = field(default_factory=list)
+    vectors: npt.NDArray[np.float32] | None = None
+    fallback: bool = False
+    size: int = 0
+
+
+def _read(job: _Job) -> bytes | str:
+    """The file's bytes, or the reason it cannot be used."""
+    try:
+        with open(job.path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except PermissionError:
+        return "unreadable"
+    except OSError:
+        return "unreadable"
+    if len(data) > MAX_FILE_BYTES:
+        return "too_large"
+    return data
+
+
+def _decode(data: bytes) -> str | None:
+    if b"\0" in data:
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def process_file(job: _Job, embedder: LexicalEmbedder | None) -> _Outcome:
+    """Read, hash, chunk and (lexical) embed one file; bad input is a skip, never an error."""
+    data = _read(job)
+    if isinstance(data, str):
+        return _Outcome(job, "skipped", reason=data)
+    digest = content_hash(data)
+    if digest == job.expected_hash:
+        return _Outcome(job, "unchanged", digest=digest, size=len(data))
+    if b"\0" in data:
+        return _Outcome(job, "skipped", reason="binary", digest=digest, size=len(data))
+    text = _decode(data)
+    if text is None:
+        return _Outcome(job, "skipped", reason="not_utf8", digest=digest, size=len(data))
+    if max(map(len, text.split("\n")), default=0) > MINIFIED_LINE_CHARS:
+        return _Outcome(job, "skipped", reason="minified", digest=digest, size=len(data))
+    fallback = False
+    spec = spec_named(job.language) if job.parsed else None
+    parsed: ParsedFile
+    if spec is not None:
+        try:
+            parsed = chunk_code(job.rel, spec, text, text.encode("utf-8"), job.cap)
+        except (ParseTimeout, RecursionError):
+            # Pathological input for the grammar: line windows still index it.
+            parsed = chunk_text(job.rel, job.language, text, job.cap)
+            fallback = True
+    else:
+        parsed = chunk_text(job.rel, job.language, text, job.cap)
+    extra = [[*parsed.path_terms, *_symbol_terms(c.qualified_name)] for c in parsed.chunks]
+    ident_texts = [
+        unique_terms(_expand(terms, names))
+        for terms, names in zip(extra, parsed.chunk_names, strict=True)
+    ]
+    vectors = embedder.embed_counts(parsed.chunk_names, extra) if embedder is not None else None
+    return _Outcome(
+        job,
+        "indexed",
+        digest=digest,
+        parsed=parsed,
+        ident_texts=ident_texts,
+        vectors=vectors,
+        fallback=fallback,
+        size=len(data),
+    )
+
+
+def _symbol_terms(name: str) -> list[str]:
+    terms: list[str] = []
+    for word in IDENTIFIER.findall(name):
+        terms.extend(identifier_terms(word))
+    return terms
+
+
+def _expand(terms: list[str], names: Iterable[str]) -> Iterator[str]:
+    yield from terms
+    for name in names:
+        yield from identifier_terms(name)
+
+
+def _process_batch(jobs: Sequence[_Job], embedder: LexicalEmbedder | None) -> list[_Outcome]:
+    return [process_file(job, embedder) for job in jobs]
+
+
+def _now_ns() -> int:
+    return time.time_ns()
+
+
+class Indexer:
+    """Keeps one store in step with one codebase (full incremental runs or single paths)."""
+
+    def __init__(
+        self,
+        codebase: Path,
+        settings: Settings,
+        store: IndexStore,
+        *,
+        workers: int | None = None,
+        batch_files: int = WRITE_BATCH_FILES,
+    ) -> None:
+        if not codebase.exists():
+            raise UsageError(f"{codebase}: no such directory")
+        if not codebase.is_dir():
+            raise UsageError(f"{codebase}: not a directory")
+        self.codebase = codebase.resolve()
+        self.settings = settings
+        self.store = store
+        self.workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
+        self.batch_files = batch_files
+        self.rules = IgnoreRules(
+            self.codebase,
+            settings.exclude_patterns,
+            extra_skip=[settings.data_dir, settings.index_dir, settings.dreams_dir],
+        )
+
+    # ---------------------------------------------------------------- planning
+
+    def _job(self, entry: FileEntry, expected: str | None) -> _Job:
+        return _Job(
+            entry.rel,
+            str(entry.path),
+            entry.size,
+            entry.mtime_ns,
+            entry.language,
+            entry.parsed,
+            expected,
+            self.settings.chunk_size,
+        )
+
+    def plan(
+        self, manifest: dict[str, FileRecord]
+    ) -> tuple[list[_Job], list[str], Counter[str], int, int]:
+        """(jobs to run, paths to remove, skips by reason, files seen, files unchanged)."""
+        jobs: list[_Job] = []
+        skipped: Counter[str] = Counter()
+        seen: set[str] = set()
+        unchanged = 0
+        for item in walk(self.codebase, self.rules):
+            if isinstance(item, Skipped):
+                skipped[item.reason] += 1
+                continue
+            seen.add(item.rel)
+            record = manifest.get(item.rel)
+            if record is not None and record.size == item.size and record.mtime_ns == item.mtime_ns:
+                if record.status == "skipped":
+                    skipped[record.reason] += 1
+                else:
+                    unchanged += 1
+                continue
+            jobs.append(self._job(item, record.content_hash if record is not None else None))
+        removed = sorted(set(manifest) - seen)
+        return jobs, removed, skipped, len(seen), unchanged
+
+    def is_stale(self) -> bool:
+        """Whether any file was added, changed (size/mtime) or removed since the last run."""
+        jobs, removed, _, _, _ = self.plan(self.store.manifest())
+        return bool(jobs or removed)
+
+    # ---------------------------------------------------------------- running
+
+    def run(
+        self,
+        progress: Callable[[IndexProgress], None] | None = None,
+        *,
+        clear: bool = False,
+    ) -> IndexReport:
+        """Bring the whole index up to date with the codebase."""
+        started = time.perf_counter()
+        if clear:
+            self.store.clear()
+        manifest = self.store.manifest()
+        indexed_paths = {path for path, rec in manifest.items() if rec.status == "indexed"}
+        # Chunks without a manifest row come from a run killed between its two commits.
+        orphans = self.store.chunk_paths() - indexed_paths
+        if orphans:
+            self.store.remove_paths(orphans)
+        jobs, removed, skipped, seen, unchanged = self.plan(manifest)
+        if progress is not None:
+            progress(IndexProgress(0, len(jobs), 0, 0, "", time.perf_counter() - started, "scan"))
+        tally = self._execute(jobs, manifest, indexed_paths, skipped, progress, started)
+        if removed:
+            self.store.remove_paths(removed)
+        self.store.maintain()
+        report = IndexReport(
+            codebase=str(self.codebase),
+            files_seen=seen,
+            files_indexed=tally.indexed,
+            files_unchanged=unchanged + tally.unchanged,
+            files_removed=len(removed),
+            chunks_written=tally.chunks,
+            chunks_total=self.store.count(),
+            skipped=dict(sorted(skipped.items())),
+            truncated_chunks=tally.truncated,
+            parse_fallbacks=tally.fallbacks,
+            seconds=time.perf_counter() - started,
+            cleared=clear,
+            workers=tally.workers,
+        )
+        if progress is not None:
+            progress(
+                IndexProgress(
+                    len(jobs),
+                    len(jobs),
+                    tally.committed,
+                    tally.chunks,
+                    "",
+                    report.seconds,
+                    "finish",
+                )
+            )
+        return report
+
+    def update_paths(self, paths: Iterable[Path]) -> IndexReport:
+        """Re-index just these files (a watcher batch): hash-checked, removed if gone or ignored."""
+        started = time.perf_counter()
+        manifest = self.store.manifest()
+        indexed_paths = {path for path, rec in manifest.items() if rec.status == "indexed"}
+        jobs: list[_Job] = []
+        removed: list[str] = []
+        skipped: Counter[str] = Counter()
+        for path in sorted(set(paths)):
+            rel, item = self._classify(path)
+            if rel is None:
+                continue
+            if item is None or isinstance(item, Skipped):
+                if rel in manifest:
+                    removed.append(rel)
+                if isinstance(item, Skipped):
+                    skipped[item.reason] += 1
+                continue
+            record = manifest.get(rel)
+            jobs.append(self._job(item, record.content_hash if record is not None else None))
+        tally = self._execute(jobs, manifest, indexed_paths, skipped, None, started)
+        if removed:
+            self.store.remove_paths(removed)
+        self.store.maintain()
+        return IndexReport(
+            codebase=str(self.codebase),
+            files_seen=len(jobs),
+            files_indexed=tally.indexed,
+            files_unchanged=tally.unchanged,
+            files_removed=len(removed),
+            chunks_written=tally.chunks,
+            chunks_total=self.store.count(),
+            skipped=dict(skipped),
+            truncated_chunks=tally.truncated,
+            parse_fallbacks=tally.fallbacks,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _classify(self, path: Path) -> tuple[str | None, FileEntry | Skipped | None]:
+        """A watched path as the walker would see it: (relative path, entry/skip/None if gone)."""
+        from codedreamer.index.walker import classify
+
+        try:
+            rel = path.absolute().relative_to(self.codebase).as_posix()
+        except ValueError:
+            return None, None
+        if rel in {"", "."}:
+            return None, None
+        return rel, classify(self.codebase, rel, self.rules)
+
+    def _execute(
+        self,
+        jobs: list[_Job],
+        manifest: dict[str, FileRecord],
+        indexed_paths: set[str],
+        skipped: Counter[str],
+        progress: Callable[[IndexProgress], None] | None,
+        started: float,
+    ) -> _Tally:
+        tally = _Tally()
+        lexical = self.store.embedder if isinstance(self.store.embedder, LexicalEmbedder) else None
+        pending: list[_Outcome] = []
+        touched: list[FileRecord] = []
+        pending_chunks = 0
+
+        def flush() -> None:
+            nonlocal pending_chunks
+            if pending:
+                writes = [self._write_for(o) for o in pending]
+                tally.chunks += self.store.write_files(writes, indexed_paths)
+                tally.committed += len(pending)
+                pending.clear()
+                pending_chunks = 0
+            if touched:
+                self.store.update_records(touched)
+                touched.clear()
+
+        for done, outcome in enumerate(self._outcomes(jobs, lexical, tally), start=1):
+            if outcome.status == "unchanged":
+                tally.unchanged += 1
+                record = manifest.get(outcome.job.rel)
+                if record is not None and not self._racy(outcome.job.mtime_ns):
+                    touched.append(
+                        FileRecord(
+                            path=record.path,
+                            size=outcome.job.size,
+                            mtime_ns=outcome.job.mtime_ns,
+                            content_hash=record.content_hash,
+                            language=record.language,
+                            status=record.status,
+                        )
+                    )
+                if record is not None and record.status == "skipped":
+                    skipped[record.reason] += 1
+                    tally.unchanged -= 1
+            else:
+                if outcome.status == "skipped":
+                    skipped[outcome.reason] += 1
+                else:
+                    tally.indexed += 1
+                    assert outcome.parsed is not None
+                    tally.truncated += outcome.parsed.truncated_chunks
+                    tally.fallbacks += outcome.fallback
+                    pending_chunks += len(outcome.parsed.chunks)
+                pending.append(outcome)
+            if len(pending) >= self.batch_files or pending_chunks >= WRITE_BATCH_CHUNKS:
+                flush()
+            if progress is not None:
+                progress(
+                    IndexProgress(
+                        done,
+                        len(jobs),
+                        tally.committed,
+                        tally.chunks,
+                        outcome.job.rel,
+                        time.perf_counter() - started,
+                    )
+                )
+        flush()
+        return tally
+
+    def _outcomes(
+        self, jobs: list[_Job], lexical: LexicalEmbedder | None, tally: _Tally
+    ) -> Iterator[_Outcome]:
+        if len(jobs) < POOL_MIN_FILES or self.workers <= 1:
+            for job in jobs:
+                yield self._embed(process_file(job, lexical))
+            return
+        tally.workers = self.workers
+        batches = [jobs[i : i + JOB_BATCH] for i in range(0, len(jobs), JOB_BATCH)]
+        # spawn, not fork: LanceDB's native threads are not fork-safe (lancedb #768).
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
+            futures = [pool.submit(_process_batch, batch, lexical) for batch in batches]
+            for future in futures:
+                for outcome in future.result():
+                    yield self._embed(outcome)
+
+    def _embed(self, outcome: _Outcome) -> _Outcome:
+        """Vectors for outcomes that the workers could not embed (a GGUF model lives here)."""
+        if outcome.status != "indexed" or outcome.vectors is not None or outcome.parsed is None:
+            return outcome
+        chunks = outcome.parsed.chunks
+        texts = [f"{c.path}\n{c.qualified_name}\n{c.content}" for c in chunks]
+        outcome.vectors = (
+            self.store.embedder.embed(texts)
+            if texts
+            else np.zeros((0, self.store.embedder.dim), dtype=np.float32)
+        )
+        return outcome
+
+    def _racy(self, mtime_ns: int) -> bool:
+        return _now_ns() - mtime_ns < RACY_MTIME_NS
+
+    def _write_for(self, outcome: _Outcome) -> FileWrite:
+        job = outcome.job
+        # A file written within the last moments may change again without its mtime moving.
+        mtime = -1 if self._racy(job.mtime_ns) else job.mtime_ns
+        if outcome.status == "skipped" or outcome.parsed is None:
+            return FileWrite(
+                FileRecord(
+                    path=job.rel,
+                    size=job.size,
+                    mtime_ns=mtime,
+                    content_hash=outcome.digest,
+                    language=job.language,
+                    status="skipped",
+                    reason=outcome.reason,
+                )
+            )
+        parsed = outcome.parsed
+        names = sorted(parsed.names)
+        return FileWrite(
+            FileRecord(
+                path=job.rel,
+                size=job.size,
+                mtime_ns=mtime,
+                content_hash=outcome.digest,
+                language=job.language,
+                status="indexed",
+                line_count=parsed.line_count,
+                chunk_count=len(parsed.chunks),
+                imports=list(parsed.imports),
+                names=names,
+                name_counts=[parsed.names[n] for n in names],
+            ),
+            chunks=parsed.chunks,
+            ident_texts=outcome.ident_texts,
+            vectors=outcome.vectors,
+        )
+
+
+@dataclass
+class _Tally:
+    indexed: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    committed: int = 0
+    truncated: int = 0
+    fallbacks: int = 0
+    workers: int = 1
+
+
+def open_index(
+    settings: Settings, *, read_only: bool = False, embedder: Embedder | None = None
+) -> IndexStore:
+    """The index in `settings.index_dir`, with the configured embedder.
+
+    Read-only stores (viewers, other processes) re-check for new commits every second.
+    """
+    return IndexStore.open(
+        settings.index_dir,
+        embedder if embedder is not None else build_embedder(settings),
+        read_consistency_interval=1.0 if read_only else None,
+        read_only=read_only,
+    )
+
+
+def index_codebase(
+    codebase: Path,
+    settings: Settings,
+    *,
+    progress: Callable[[IndexProgress], None] | None = None,
+    clear: bool = False,
+    store: IndexStore | None = None,
+    workers: int | None = None,
+) -> IndexReport:
+    """Index `codebase` into `settings.index_dir` (incrementally unless `clear`)."""
+    own = store is None
+    active = open_index(settings) if store is None else store
+    try:
+        return Indexer(codebase, settings, active, workers=workers).run(progress, clear=clear)
+    finally:
+        if own:
+            active.close()
+
+
+def ensure_index(
+    codebase: Path,
+    settings: Settings,
+    progress: Callable[[IndexProgress], None] | None = None,
+) -> IndexReport | None:
+    """Auto-index on start: wipe if CLEAR_INDEX_ON_START, index if empty or stale, else None."""
+    store = open_index(settings)
+    try:
+        indexer = Indexer(codebase, settings, store)
+        if settings.clear_index_on_start or store.count() == 0 or indexer.is_stale():
+            return indexer.run(progress, clear=settings.clear_index_on_start)
+        return None
+    finally:
+        store.close()

@@ -1,0 +1,48 @@
+"""Identifier splitting shared by the full-text column, the lexical embedder and queries.
+
+`parseHTTPResponse`, `parse_http_response` and `ParseHttpResponse` all become
+`parse http response`, so the words a person types find the identifiers a program uses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Acronym followed by a capitalised word (HTTPResponse -> HTTP, Response), then ordinary words.
+_SUBWORD = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+
+@lru_cache(maxsize=262_144)
+def split_identifier(name: str) -> tuple[str, ...]:
+    """Lower-case sub-words of one identifier (`parseHTTPResponse` -> parse, http, response)."""
+    return tuple(part.lower() for part in _SUBWORD.findall(name))
+
+
+@lru_cache(maxsize=262_144)
+def identifier_terms(name: str) -> tuple[str, ...]:
+    """Search terms for one identifier: its sub-words plus the whole name when it has several."""
+    parts = split_identifier(name)
+    if len(parts) > 1:
+        return (*parts, name.lower())
+    return parts
+
+
+def text_terms(text: str) -> list[str]:
+    """Every search term of a text, with repeats, in order of appearance."""
+    terms: list[str] = []
+    for name in IDENTIFIER.findall(text):
+        terms.extend(identifier_terms(name))
+    return terms
+
+
+def unique_terms(terms: Iterable[str]) -> str:
+    """Space-joined terms, each once, first occurrence order (the full-text column's text)."""
+    return " ".join(dict.fromkeys(terms))
+
+
+def query_terms(query: str) -> str:
+    """A user's query rewritten into the same term space as the indexed identifier text."""
+    return unique_terms(text_terms(query))
