@@ -100,6 +100,10 @@ def test_unknown_ids_and_bad_weights_are_clear_errors() -> None:
         g.upsert_node(fact(1, momentum=1.5))
     with pytest.raises(ValueError, match="exists as FACT"):
         g.upsert_node(NodeInput(id="fact:0", kind=NodeKind.DREAM))
+    # A batch with one bad node changes nothing at all.
+    with pytest.raises(ValueError, match="exists as FACT"):
+        g.upsert_nodes([fact(5), NodeInput(id="fact:0", kind=NodeKind.CONCEPT)])
+    assert g.node_ids() == ["fact:0"]
 
 
 def test_decay_is_per_node_and_does_not_compound() -> None:

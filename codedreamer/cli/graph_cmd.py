@@ -277,9 +277,14 @@ def _backfill_with_index(
     from codedreamer.memory.code_sync import backfill_from_index, chunk_locations
 
     store = open_index(settings, read_only=True)
-    return backfill_from_index(
-        graph, store, chunk_keys=chunk_locations(store), k=k, threshold=threshold
-    )
+    try:
+        return backfill_from_index(
+            graph, store, chunk_keys=chunk_locations(store), k=k, threshold=threshold
+        )
+    finally:
+        close = getattr(store, "close", None)
+        if callable(close):
+            close()
 
 
 def _with_note(report: BackfillReport, note: str) -> BackfillReport:

@@ -258,6 +258,8 @@ def backfill_from_index(
     sync = graph.sync_code_entities(entity_inputs(index.code_entities()), now=now)
     base = backfill_graph_only(graph)
     added = dict(base.edges_added)
+    # The sync already linked new definitions to their files: count those here too.
+    added[EdgeKind.SAME_FILE.label] += sync.edges_added
     removed: dict[str, int] = {}
     notes: list[str] = []
 

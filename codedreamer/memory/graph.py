@@ -232,10 +232,17 @@ class KnowledgeGraph:
         """
         now = time.time() if now is None else now
         with self._lock:
+            for node in nodes:  # validate everything first: a bad input changes nothing
+                _check_node(node)
+                slot = self._slot_of.get(node.id)
+                if slot is not None and int(self._kind[slot]) != int(node.kind):
+                    existing = NodeKind(int(self._kind[slot])).label
+                    raise ValueError(
+                        f"node {node.id!r} exists as {existing}, not {node.kind.label}"
+                    )
             fresh: list[NodeInput] = []
             seen: set[str] = set()
             for node in nodes:
-                _check_node(node)
                 slot = self._slot_of.get(node.id)
                 if slot is None:
                     if node.id not in seen:
@@ -252,11 +259,6 @@ class KnowledgeGraph:
             return len(fresh)
 
     def _write_node(self, slot: int, node: NodeInput, now: float, *, created: bool) -> None:
-        if not created and int(self._kind[slot]) != int(node.kind):
-            raise ValueError(
-                f"node {node.id!r} exists as {NodeKind(int(self._kind[slot])).label}, "
-                f"not {node.kind.label}"
-            )
         self._ids[slot] = node.id
         self._kind[slot] = int(node.kind)
         self._label[slot] = node.label

@@ -281,10 +281,8 @@ def _columns_from_tables(
     momentum = nodes.column("momentum").to_numpy()
     if not np.all((momentum >= 0.0) & (momentum <= 1.0)):
         bad = int(np.flatnonzero(~((momentum >= 0.0) & (momentum <= 1.0)))[0])
-        raise _fail(
-            nodes_path,
-            f"momentum {float(momentum[bad])!r} of node {ids_arrow[bad].as_py()!r} is outside [0, 1]",
-        )
+        value, node_id = float(momentum[bad]), ids_arrow[bad].as_py()
+        raise _fail(nodes_path, f"momentum {value!r} of node {node_id!r} is outside [0, 1]")
     times = {
         name: nodes.column(name).to_numpy() for name in ("last_decay", "created", "last_access")
     }
