@@ -1,0 +1,33 @@
+"""Shared fixtures. The bundled model is loaded once per test session (about 0.5 s, 100 MB)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from codedreamer.models.bundled import bundled_model_path
+from codedreamer.models.runtime import ChatModel, ModelSpec
+
+
+@pytest.fixture(scope="session")
+def bundled_chat_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatModel]:
+    """The real bundled SmolLM2 chat model, n_ctx 2048, CPU only, loaded once per session.
+
+    Tests that use it must be marked `@pytest.mark.model`.
+    """
+    log_dir: Path = tmp_path_factory.mktemp("llama-logs")
+    spec = ModelSpec(
+        role="reasoning",
+        path=bundled_model_path(),
+        env_var="DREAMER_MODEL_PATH",
+        n_ctx=2048,
+        n_gpu_layers=0,
+        n_threads=max(1, os.cpu_count() or 1),
+    )
+    model = ChatModel(spec, log_path=log_dir / "llama.log")
+    model.load()
+    yield model
+    model.close()

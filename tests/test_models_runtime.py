@@ -1,0 +1,288 @@
+"""The chat runtime on the real bundled model: streaming, cancel, lock, chat format, budget."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from test_models_gguf import write_gguf
+
+from codedreamer.errors import ModelLoadError
+from codedreamer.models.budget import PromptBudgetError
+from codedreamer.models.bundled import bundled_model_path
+from codedreamer.models.runtime import ChatMessage, ChatModel, ModelSpec
+
+pytestmark = pytest.mark.model
+
+COUNT = [ChatMessage("user", "Count from 1 to 50, separated by commas.")]
+
+
+def spec_for(path: Path, env_var: str = "DREAMER_MODEL_PATH", n_ctx: int = 512) -> ModelSpec:
+    return ModelSpec(
+        role="reasoning",
+        path=path,
+        env_var=env_var,
+        n_ctx=n_ctx,
+        n_gpu_layers=0,
+        n_threads=max(1, os.cpu_count() or 1),
+    )
+
+
+def test_streams_pieces_and_fills_stats(bundled_chat_model: ChatModel) -> None:
+    response = bundled_chat_model.chat(COUNT, max_tokens=24, temperature=0.0, seed=1)
+    assert response.stats is None
+    pieces = list(response)
+    assert len(pieces) > 1
+    stats = response.stats
+    assert stats is not None
+    assert stats.finish_reason in ("stop", "length")
+    assert 1 < stats.completion_tokens <= 24
+    assert stats.prompt_tokens == bundled_chat_model.count_prompt_tokens(COUNT)
+    assert stats.first_token_seconds is not None
+    assert 0 < stats.first_token_seconds <= stats.seconds
+    assert stats.tokens_per_second > 0
+    # Iterating again replays; text() returns the same text.
+    assert list(response) == pieces
+    assert response.text() == "".join(pieces)
+    assert any(ch.isdigit() for ch in response.text())
+
+
+def test_max_tokens_ends_with_length(bundled_chat_model: ChatModel) -> None:
+    response = bundled_chat_model.chat(COUNT, max_tokens=8, temperature=0.0, seed=1)
+    response.text()
+    assert response.stats is not None
+    assert response.stats.finish_reason == "length"
+    assert response.stats.completion_tokens == 8
+
+
+def test_stop_sequence_ends_with_stop(bundled_chat_model: ChatModel) -> None:
+    response = bundled_chat_model.chat(COUNT, max_tokens=32, temperature=0.0, seed=1, stop=("4",))
+    text = response.text()
+    assert "4" not in text
+    assert response.stats is not None
+    assert response.stats.finish_reason == "stop"
+
+
+def test_cancel_from_consumer_stops_within_one_token(bundled_chat_model: ChatModel) -> None:
+    cancel = threading.Event()
+    response = bundled_chat_model.chat(COUNT, max_tokens=32, temperature=0.0, cancel=cancel)
+    seen = 0
+    after_cancel: list[str] = []
+    count_at_cancel = -1
+    for piece in response:
+        if cancel.is_set():
+            after_cancel.append(piece)
+            continue
+        seen += 1
+        if seen == 3:
+            count_at_cancel = response.completion_tokens_so_far
+            cancel.set()
+    stats = response.stats
+    assert stats is not None
+    assert stats.finish_reason == "cancelled"
+    assert count_at_cancel >= 3
+    assert stats.completion_tokens <= count_at_cancel + 1
+    assert after_cancel == []
+    assert response.text() == "".join(response)
+
+
+def test_cancel_from_another_thread(bundled_chat_model: ChatModel) -> None:
+    cancel = threading.Event()
+    response = bundled_chat_model.chat(COUNT, max_tokens=32, temperature=0.0, cancel=cancel)
+    counts: list[int] = []
+    for index, _piece in enumerate(response):
+        if index == 2:
+            setter = threading.Thread(target=cancel.set)
+            setter.start()
+            setter.join()
+            counts.append(response.completion_tokens_so_far)
+    assert response.stats is not None
+    assert response.stats.finish_reason == "cancelled"
+    assert response.stats.completion_tokens <= counts[0] + 1
+
+
+def test_cancel_before_start_generates_nothing(bundled_chat_model: ChatModel) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    response = bundled_chat_model.chat(COUNT, max_tokens=16, temperature=0.0, cancel=cancel)
+    assert response.text() == ""
+    assert response.stats is not None
+    assert response.stats.finish_reason == "cancelled"
+    assert response.stats.completion_tokens == 0
+
+
+def test_second_thread_waits_for_the_first(bundled_chat_model: ChatModel) -> None:
+    events: list[tuple[str, float]] = []
+    started = threading.Event()
+
+    def second() -> None:
+        response = bundled_chat_model.chat(COUNT, max_tokens=6, temperature=0.0)
+        started.set()
+        for _ in response:
+            events.append(("second piece", time.perf_counter()))
+
+    first = bundled_chat_model.chat(COUNT, max_tokens=16, temperature=0.0)
+    iterator = iter(first)
+    next(iterator)
+    events.append(("first piece", time.perf_counter()))
+    worker = threading.Thread(target=second)
+    worker.start()
+    assert started.wait(timeout=30)
+    time.sleep(0.3)  # give the second thread time to reach the lock
+    for _ in iterator:
+        events.append(("first piece", time.perf_counter()))
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert first.stats is not None and first.stats.completion_tokens > 1
+    second_times = [t for name, t in events if name == "second piece"]
+    assert second_times, "the second generation produced nothing"
+    # No second-thread piece before the first stream's last piece.
+    last_first = max(t for name, t in events if name == "first piece")
+    assert min(second_times) > last_first
+
+
+def test_close_mid_stream_releases_the_lock(bundled_chat_model: ChatModel) -> None:
+    first = bundled_chat_model.chat(COUNT, max_tokens=32, temperature=0.0)
+    iterator = iter(first)
+    next(iterator)
+    first.close()
+    assert first.stats is not None
+    assert first.stats.finish_reason == "cancelled"
+    second = bundled_chat_model.chat(COUNT, max_tokens=4, temperature=0.0)
+    _run_with_timeout(second.text, 30)
+    assert second.stats is not None
+
+
+def test_dropped_response_releases_the_lock(bundled_chat_model: ChatModel) -> None:
+    first = bundled_chat_model.chat(COUNT, max_tokens=32, temperature=0.0)
+    iterator = iter(first)
+    next(iterator)
+    del iterator, first  # no close(): the generator's finally must release the lock
+    gc.collect()
+    second = bundled_chat_model.chat(COUNT, max_tokens=4, temperature=0.0)
+    _run_with_timeout(second.text, 30)
+    assert second.stats is not None
+
+
+def _run_with_timeout(target: object, seconds: float) -> None:
+    assert callable(target)
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout=seconds)
+    assert not thread.is_alive(), "generation did not get the model lock (still held?)"
+
+
+def test_prompt_over_budget_is_refused(bundled_chat_model: ChatModel) -> None:
+    with pytest.raises(PromptBudgetError) as error:
+        bundled_chat_model.chat(COUNT, max_tokens=bundled_chat_model.n_ctx, temperature=0.0)
+    assert "\n" not in str(error.value)
+    assert "exceeds n_ctx" in str(error.value)
+
+
+def test_prompt_count_matches_what_llama_cpp_evaluates(bundled_chat_model: ChatModel) -> None:
+    messages = [
+        ChatMessage("system", "You are terse."),
+        ChatMessage("user", "def add(a, b):\n    return a + b\n\nName the function."),
+    ]
+    result = bundled_chat_model.llama.create_chat_completion(
+        messages=[{"role": m.role, "content": m.content} for m in messages],
+        max_tokens=2,
+        temperature=0.0,
+    )
+    assert result["usage"]["prompt_tokens"] == bundled_chat_model.count_prompt_tokens(messages)
+
+
+def test_chat_format_is_the_ggufs_own(bundled_chat_model: ChatModel) -> None:
+    assert bundled_chat_model.chat_format == "chat_template.default"
+    assert bundled_chat_model.name == "SmolLM2-135M-Instruct.Q4_1"
+    assert bundled_chat_model.n_ctx == 2048
+
+
+def test_load_logs_format_and_keeps_fd2_clean(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    model = ChatModel(spec_for(bundled_model_path()), log_path=tmp_path / "llama.log")
+    assert not model.loaded
+    with caplog.at_level(logging.INFO, logger="codedreamer.models.runtime"):
+        model.load()
+    try:
+        assert "chat format chat_template.default" in caplog.text
+        assert capfd.readouterr().err == ""
+    finally:
+        model.close()
+    assert not model.loaded
+
+
+def _without_chat_template(tmp_path: Path) -> Path:
+    """A copy of the bundled model whose chat template key is renamed, so it has none."""
+    copy = tmp_path / "no-template.gguf"
+    shutil.copyfile(bundled_model_path(), copy)
+    key = b"tokenizer.chat_template"
+    with copy.open("r+b") as handle:
+        head = handle.read(4 << 20)
+        offset = head.index(key)
+        handle.seek(offset)
+        handle.write(b"tokenizer.chat_templatX")
+    return copy
+
+
+def test_missing_template_falls_back_explicitly(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = _without_chat_template(tmp_path)
+    model = ChatModel(spec_for(path), log_path=tmp_path / "llama.log")
+    with caplog.at_level(logging.WARNING, logger="codedreamer.models.runtime"):
+        model.load()
+    try:
+        assert model.chat_format == "chatml"
+        assert "no chat template in the GGUF; using the chatml format" in caplog.text
+        # llama-cpp-python on its own would have picked llama-2 for this file.
+        assert model.llama.chat_format == "chatml"
+        response = model.chat(COUNT, max_tokens=6, temperature=0.0)
+        assert response.text()
+        assert response.stats is not None
+        assert response.stats.prompt_tokens == model.count_prompt_tokens(COUNT)
+    finally:
+        model.close()
+
+
+def test_llama_load_failure_is_one_line(tmp_path: Path) -> None:
+    # Well-formed GGUF header, but not a model llama.cpp can build (no tensors it needs).
+    path = tmp_path / "hollow.gguf"
+    write_gguf(path)
+    model = ChatModel(spec_for(path, env_var="DREAMER_CODER_MODEL_PATH"), log_path=tmp_path / "l")
+    with pytest.raises(ModelLoadError) as error:
+        model.load()
+    message = str(error.value)
+    assert "\n" not in message
+    assert "DREAMER_CODER_MODEL_PATH" in message and str(path) in message
+    assert "llama.cpp cannot load the model" in message
+
+
+def test_bad_file_fails_before_llama_cpp(tmp_path: Path) -> None:
+    path = tmp_path / "readme.gguf"
+    path.write_text("# not a model\n")
+    model = ChatModel(spec_for(path))
+    with pytest.raises(ModelLoadError, match="not a GGUF"):
+        model.count_tokens("hello")
+    assert not model.loaded
+
+
+def test_n_ctx_is_capped_at_the_trained_context(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    model = ChatModel(spec_for(bundled_model_path(), n_ctx=1_000_000), log_path=tmp_path / "l")
+    with caplog.at_level(logging.INFO, logger="codedreamer.models.runtime"):
+        model.load()
+    try:
+        assert model.n_ctx_train is not None
+        assert model.n_ctx == model.n_ctx_train
+        assert "above the model's trained context" in caplog.text
+    finally:
+        model.close()
