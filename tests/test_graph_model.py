@@ -283,3 +283,31 @@ def test_graph_only_backfill_links_files_and_dreams() -> None:
     assert {(e.src, e.dst) for e in g.edges("dream:d")} == {("dream:d", "code:x.py::g")}
     assert {(e.src, e.dst) for e in g.edges("dream:e")} == {("dream:e", "code:x.py")}
     assert g.link_same_file() == 0 and g.link_dreams_to_code() == 0
+
+
+def test_random_warm_node_skips_cold_and_filters_kinds() -> None:
+    import random
+
+    g = KnowledgeGraph()
+    g.upsert_nodes([fact(0, 0.1), fact(1, 0.5), fact(2, 0.9)], now=0)
+    g.sync_code_entities([CodeEntityInput("x.py", "function", "f", 1, 3)], now=0)
+    rng = random.Random(1)
+    draws = [g.random_warm_node(rng, kinds=[NodeKind.FACT], now=0) for _ in range(50)]
+    picked = {node.id for node in draws if node is not None}
+    assert picked == {"fact:1", "fact:2"}
+    code = g.random_warm_node(rng, kinds=[NodeKind.CODE], now=0)
+    assert code is not None and code.path == "x.py"
+    assert g.random_warm_node(rng, kinds=[NodeKind.DREAM], now=0) is None
+    assert g.random_warm_node(rng, now=10 * DAY) is None  # everything has gone cold
+
+
+def test_queries_after_growth_past_a_cached_entanglement() -> None:
+    g = KnowledgeGraph()
+    g.upsert_nodes([fact(0), fact(1)], now=0)
+    g.add_edge("fact:0", "fact:1", EdgeKind.ABOUT)
+    assert g.stats(now=0).nodes == 2  # caches entanglement for the current capacity
+    g.upsert_nodes([fact(i) for i in range(2, 200)], now=0)  # grows the columns
+    assert g.stats(now=0).nodes == 200
+    assert len(g.entangled(300)) == 200
+    node = g.node("fact:150", now=0)
+    assert node is not None and node.entanglement == 0.0

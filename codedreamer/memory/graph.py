@@ -17,6 +17,7 @@ one instance.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -549,6 +550,23 @@ class KnowledgeGraph:
             slots, scores = self._filter_kinds(slots, scores, kinds)
             return self._views(slots[_top(scores, n)], now)
 
+    def random_warm_node(
+        self,
+        rng: random.Random,
+        *,
+        kinds: Iterable[NodeKind] | None = None,
+        now: float | None = None,
+    ) -> GraphNode | None:
+        """A uniformly random node that is not COLD (for the graph jump); None if none is."""
+        with self._lock:
+            slots, current = self.momentum_now(now)
+            slots, current = self._filter_kinds(slots, current, kinds)
+            warm = slots[current >= mm.WARM_THRESHOLD]
+            if warm.size == 0:
+                return None
+            chosen = int(warm[rng.randrange(warm.size)])
+            return self._views(np.array([chosen], dtype=np.int64), now)[0]
+
     def _filter_kinds(
         self, slots: IntArray, values: FloatArray, kinds: Iterable[NodeKind] | None
     ) -> tuple[IntArray, FloatArray]:
@@ -581,7 +599,12 @@ class KnowledgeGraph:
 
     def _entanglement(self) -> FloatArray:
         cache = self._entanglement_cache
-        if cache is not None and cache[0] == self._edges_version:
+        # New nodes grow the columns without touching edges: the size is part of the key.
+        if (
+            cache is not None
+            and cache[0] == self._edges_version
+            and cache[1].shape[0] == self._alive.shape[0]
+        ):
             return cache[1]
         live = self._live_edges()
         values = entanglement_of(
