@@ -311,3 +311,44 @@ def test_queries_after_growth_past_a_cached_entanglement() -> None:
     assert len(g.entangled(300)) == 200
     node = g.node("fact:150", now=0)
     assert node is not None and node.entanglement == 0.0
+
+
+def test_threads_can_share_one_graph() -> None:
+    import threading
+
+    g = KnowledgeGraph()
+    g.upsert_nodes([fact(i) for i in range(200)], now=0)
+    errors: list[BaseException] = []
+
+    def writer(offset: int) -> None:
+        try:
+            for i in range(50):
+                a, b = f"fact:{(i + offset) % 200}", f"fact:{(i * 7 + offset) % 200}"
+                g.add_edge(a, b, EdgeKind.ABOUT)
+                g.activate([a])
+                g.upsert_node(fact(1000 + offset * 100 + i))
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            for _ in range(50):
+                g.stats()
+                g.hot(10)
+                g.entangled(10)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(3)]
+    threads += [threading.Thread(target=reader) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(g) == 350
+    assert (
+        g.stats().edges
+        == g.edge_count
+        == len({(e.src, e.dst) for n in g.node_ids() for e in g.edges(n)})
+    )
