@@ -38,7 +38,9 @@ def new_dream_id(now: datetime | None = None) -> str:
 
 
 def is_dream_id(text: str) -> bool:
-    return bool(DREAM_ID_PATTERN.match(text))
+    # fullmatch, not match: `$` also matches before a trailing newline, and an id ending in
+    # "\n" must not become a file name.
+    return isinstance(text, str) and DREAM_ID_PATTERN.fullmatch(text) is not None
 
 
 @dataclass

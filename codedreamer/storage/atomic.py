@@ -1,0 +1,114 @@
+"""Crash-safe file writes: a reader or a crash at any moment sees the old file or the new one.
+
+Every write goes to a temporary file in the same directory (so the final rename never
+crosses a file system), is flushed and fsynced, and only then takes the real name. The
+directory is fsynced afterwards so the rename itself survives a power cut. Temporary files
+are dot-files ending in `.tmp`; a process killed mid-write leaves one behind, never a
+partial file under the real name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from pathlib import Path
+
+TEMP_SUFFIX = ".tmp"
+
+
+def temp_path_for(path: Path) -> Path:
+    """A fresh, unlikely-to-collide temporary name next to `path`."""
+    return path.with_name(f".{path.name}.{secrets.token_hex(6)}{TEMP_SUFFIX}")
+
+
+def fsync_directory(directory: Path) -> None:
+    """Persist a rename or link in `directory`; a no-op where the platform cannot do it."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        # Some file systems refuse fsync on directories; the data itself is already synced.
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+def _write_temp(path: Path, data: bytes) -> Path:
+    """Write `data` to a new synced temporary file beside `path` and return its name."""
+    temp = temp_path_for(path)
+    # O_EXCL: never reuse someone else's temp file. Mode 0o666 so the umask decides, as
+    # for any ordinary file the user creates (mkstemp would force 0o600).
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    return temp
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` atomically; the old content stays until the new one is whole."""
+    path = Path(path)
+    temp = _write_temp(path, data)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+    fsync_directory(path.parent)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """`atomic_write_bytes` for UTF-8 text, written byte for byte (no newline translation)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def create_exclusive(path: Path, text: str) -> None:
+    """Create `path` with `text`, atomically, and never over an existing file.
+
+    Raises FileExistsError when `path` exists; the existing file is left untouched.
+    The content is written and synced under a temporary name first, then hard-linked to
+    the real name: `link` fails instead of replacing, so two writers racing for one name
+    can never overwrite each other, and the real name never holds a partial file.
+    """
+    path = Path(path)
+    temp = _write_temp(path, text.encode("utf-8"))
+    try:
+        try:
+            os.link(temp, path)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise
+            _create_exclusive_without_links(temp, path)
+            return
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+    fsync_directory(path.parent)
+
+
+def _create_exclusive_without_links(temp: Path, path: Path) -> None:
+    """Fallback for file systems without hard links.
+
+    Reserve the name with an exclusive create, then rename the finished temp file over the
+    reservation. A crash in between leaves an empty file under the real name, which
+    readers report as corrupt; it still never overwrites another writer's file.
+    """
+    reservation = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    os.close(reservation)
+    os.replace(temp, path)
+    fsync_directory(path.parent)
