@@ -1,0 +1,216 @@
+"""The dreams directory: one Markdown file per dream, safe under crashes and concurrent edits.
+
+New dreams are created exclusively (a colliding id raises instead of overwriting). Changes to
+an existing dream (status, priority, reflection) are read-modify-write cycles under a
+per-dream lock that re-read the file inside the lock, so the CLI, the TUI and a daemon can
+change the same dream at once without losing either change. A file that does not parse is
+reported and skipped; the store never rewrites or deletes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import NamedTuple
+
+from codedreamer.errors import StorageError, UsageError
+from codedreamer.storage.atomic import atomic_write_text, create_exclusive
+from codedreamer.storage.dream import Dream, Status, is_dream_id
+from codedreamer.storage.dream_file import dream_to_markdown, read_dream_file
+from codedreamer.storage.query import parse_status
+
+DREAM_SUFFIX = ".md"
+LOCK_DIR_NAME = ".locks"
+# Long enough for any honest writer (a rewrite takes milliseconds), short enough that a
+# stuck process shows up as an error instead of a hung command.
+DEFAULT_LOCK_TIMEOUT_SEC = 10.0
+
+
+class DreamIdTaken(StorageError):
+    """A dream with this id already exists; nothing was overwritten. Retry with a new id."""
+
+
+class CorruptFile(NamedTuple):
+    """A file in the dreams directory that is not a readable dream, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
+class ListResult:
+    """Dreams that parsed (newest first) and the files that did not."""
+
+    dreams: list[Dream]
+    corrupt: list[CorruptFile]
+
+
+def newest_first(dreams: list[Dream]) -> list[Dream]:
+    return sorted(dreams, key=lambda d: (d.created, d.id), reverse=True)
+
+
+class DreamStore:
+    """All dreams under one directory, each in `<id>.md`."""
+
+    def __init__(self, dreams_dir: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SEC):
+        self.dreams_dir = Path(dreams_dir)
+        self.lock_timeout = lock_timeout
+
+    # ------------------------------------------------------------ paths
+
+    def path_for(self, dream_id: str) -> Path:
+        """The file of `dream_id`; UsageError when the id is malformed (and so unsafe as a name)."""
+        if not is_dream_id(dream_id):
+            raise UsageError(f"{dream_id!r} is not a dream id (YYYYMMDD-HHMMSS-xxxxxxxx)")
+        return self.dreams_dir / f"{dream_id}{DREAM_SUFFIX}"
+
+    def _existing_path(self, dream_id: str) -> Path:
+        path = self.path_for(dream_id)
+        if not path.is_file():
+            raise UsageError(f"no dream {dream_id} in {self.dreams_dir}")
+        return path
+
+    # ------------------------------------------------------------ reading
+
+    def load(self, dream_id: str) -> Dream:
+        """The dream `dream_id`. UsageError if unknown or malformed, StorageError if corrupt."""
+        path = self._existing_path(dream_id)
+        return self._read(path, dream_id)
+
+    def _read(self, path: Path, expected_id: str) -> Dream:
+        dream = read_dream_file(path)
+        if dream.id != expected_id:
+            # Rewriting it would put one dream's content under another's name.
+            raise StorageError(f"{path}: front matter id {dream.id} does not match the file name")
+        return dream
+
+    def list(self) -> ListResult:
+        """Every dream, newest first (by `created`), plus the files that could not be read."""
+        if not self.dreams_dir.is_dir():
+            return ListResult(dreams=[], corrupt=[])
+        dreams: list[Dream] = []
+        corrupt: list[CorruptFile] = []
+        for path in sorted(self.dreams_dir.glob(f"*{DREAM_SUFFIX}")):
+            # Dot-files are in-flight temporary files of atomic writes.
+            if path.name.startswith(".") or not path.is_file():
+                continue
+            if not is_dream_id(path.stem):
+                corrupt.append(CorruptFile(path, "file name is not <dream id>.md"))
+                continue
+            try:
+                dreams.append(self._read(path, path.stem))
+            except StorageError as exc:
+                corrupt.append(CorruptFile(path, _reason(exc, path)))
+        return ListResult(dreams=newest_first(dreams), corrupt=corrupt)
+
+    def recent(self, hours: float, *, now: datetime | None = None) -> ListResult:
+        """Dreams created in the last `hours` hours, judged by their `created` front matter."""
+        if hours <= 0:
+            raise UsageError(f"--hours must be positive (got {hours})")
+        since = (now or datetime.now(UTC)) - timedelta(hours=hours)
+        listed = self.list()
+        return ListResult(
+            dreams=[d for d in listed.dreams if d.created >= since], corrupt=listed.corrupt
+        )
+
+    # ------------------------------------------------------------ writing
+
+    def save_new(self, dream: Dream) -> Path:
+        """Write a new dream file; DreamIdTaken if the id exists (the old file is untouched)."""
+        if not is_dream_id(dream.id):
+            raise StorageError(f"{dream.id!r} is not a dream id; nothing was written")
+        path = self.path_for(dream.id)
+        text = dream_to_markdown(dream)
+        try:
+            self.dreams_dir.mkdir(parents=True, exist_ok=True)
+            create_exclusive(path, text)
+        except FileExistsError:
+            raise DreamIdTaken(f"{path}: a dream with id {dream.id} already exists") from None
+        except OSError as exc:
+            raise StorageError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        return path
+
+    def update(self, dream_id: str, change: Callable[[Dream], Dream]) -> Dream:
+        """Apply `change` to the current file content and write the result, under the lock.
+
+        `change` gets the dream as it is on disk now (re-read inside the lock, so a change
+        another process made a moment ago is kept) and returns the new version; it must
+        not change the id. The file is rewritten atomically; a corrupt file raises
+        StorageError and is left as it is.
+        """
+        path = self._existing_path(dream_id)
+        with self._locked(dream_id):
+            current = self._read(path, dream_id)
+            # A deep copy: `change` may mutate lists or dicts in place, and the comparison
+            # below must still see the difference.
+            updated = change(copy.deepcopy(current))
+            if updated.id != dream_id:
+                raise StorageError(f"{path}: an update may not change the dream id")
+            if updated != current:
+                text = dream_to_markdown(updated)
+                try:
+                    atomic_write_text(path, text)
+                except OSError as exc:
+                    raise StorageError(f"{path}: cannot write ({exc.strerror or exc})") from None
+            return updated
+
+    def set_status(self, dream_id: str, status: str | Status, reason: str = "") -> Dream:
+        """Mark a dream pending / applied / rejected / deferred, with an optional reason."""
+        new_status = parse_status(status)
+        return self.update(
+            dream_id, lambda dream: replace(dream, status=new_status, status_reason=reason)
+        )
+
+    # ------------------------------------------------------------ locking
+
+    @contextlib.contextmanager
+    def _locked(self, dream_id: str) -> Iterator[None]:
+        """An exclusive advisory lock on one dream, shared by every process using the store.
+
+        flock locks belong to the open file description, so two threads of one process
+        that each open the lock file exclude each other as well. Lock files are kept:
+        deleting them would let two processes lock different inodes under one name.
+        """
+        import fcntl
+
+        lock_dir = self.dreams_dir / LOCK_DIR_NAME
+        lock_path = lock_dir / f"{dream_id}.lock"
+        try:
+            lock_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise StorageError(f"{lock_path}: cannot create lock ({exc.strerror or exc})") from None
+        try:
+            deadline = time.monotonic() + self.lock_timeout
+            delay = 0.001
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise StorageError(
+                            f"dream {dream_id} is locked by another process "
+                            f"(waited {self.lock_timeout:g} s on {lock_path})"
+                        ) from None
+                    time.sleep(delay)
+                    delay = min(delay * 2, 0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+
+def _reason(exc: StorageError, path: Path) -> str:
+    """The error text without the leading path, which the caller shows separately."""
+    text = str(exc)
+    prefix = f"{path}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
