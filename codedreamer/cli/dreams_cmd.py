@@ -1,9 +1,353 @@
-"""(being written)"""
+"""`codedreamer dreams list|show|mark|actionable`: read and triage the dream files.
+
+Everything a dream holds came from a model or from the user's code, so it is shown as plain
+text (rich `Text`, `Syntax`, `Markdown`), never parsed as Rich markup, and terminal control
+characters are made visible instead of being sent to the terminal.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+from codedreamer.cli.common import print_json, settings_from, stderr_console, stdout_console
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+    from rich.table import Table
+
+    from codedreamer.storage.dream import Dream
+    from codedreamer.storage.store import CorruptFile, DreamStore
+
+DEFAULT_LIMIT = 20
+WIDE_TABLE = 100  # terminal columns from which `dreams list` also shows a Created column
+
+# C0/C1 controls (except newline and tab) and bidi overrides ("trojan source") would let a
+# dream recolour the terminal, move the cursor or reorder what the user reads.
+_UNSAFE_CHARS = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]")
+
+PRIORITY_STYLES = {
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "green",
+    "unranked": "dim",
+}
+STATUS_STYLES = {"pending": "cyan", "applied": "green", "rejected": "red", "deferred": "yellow"}
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    dreams_app = typer.Typer(
+        name="dreams",
+        help="List, read and triage dreams (the Markdown files under DREAMER_DREAMS_DIR).",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+    )
+    dreams_app.command("list")(list_dreams)
+    dreams_app.command("show")(show_dream)
+    dreams_app.command("mark")(mark_dream)
+    dreams_app.command("actionable")(actionable_dreams)
+    app.add_typer(dreams_app, name="dreams")
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def printable(text: str) -> str:
+    """`text` with terminal control characters shown as `\\xNN` / `\\uNNNN` escapes."""
+
+    def escape(match: re.Match[str]) -> str:
+        code = ord(match.group())
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return _UNSAFE_CHARS.sub(escape, text)
+
+
+def store_from(ctx: typer.Context) -> DreamStore:
+    from codedreamer.storage.store import DreamStore
+
+    return DreamStore(settings_from(ctx).settings.dreams_dir)
+
+
+def warn_corrupt(corrupt: list[CorruptFile]) -> None:
+    """One line on stderr per file that is not a readable dream; the files stay as they are."""
+    from rich.text import Text
+
+    console = stderr_console()
+    for entry in corrupt:
+        console.print(
+            Text(printable(f"warning: skipped {entry.path}: {entry.reason}"), style="yellow"),
+            soft_wrap=True,
+        )
+
+
+def source_label(dream: Dream) -> str:
+    return f"{dream.source_path}:{dream.line_start}-{dream.line_end}"
+
+
+def created_label(dream: Dream) -> str:
+    return f"{dream.created:%Y-%m-%d %H:%M}"
+
+
+def summary_json(dream: Dream, store: DreamStore) -> dict[str, Any]:
+    """Front-matter fields plus the file path: what a script needs to pick dreams."""
+    from codedreamer.storage.dream_file import front_matter_values
+
+    data = front_matter_values(dream)
+    data["path"] = str(store.path_for(dream.id))
+    return data
+
+
+def corrupt_json(corrupt: list[CorruptFile]) -> list[dict[str, str]]:
+    return [{"path": str(entry.path), "reason": entry.reason} for entry in corrupt]
+
+
+def dream_table(
+    dreams: list[Dream], *, title: str, ranked: bool = False, width: int = 120
+) -> Table:
+    """Dreams as a table that still reads at 80 columns: the id never shrinks, the title
+    column carries the category and source on a second, dimmed line, and below 100
+    columns the Created column gives way (the id starts with the same UTC time)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
+    if ranked:
+        table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("Id", no_wrap=True, min_width=24)
+    show_created = width >= WIDE_TABLE
+    if show_created:
+        table.add_column("Created (UTC)", no_wrap=True, min_width=16)
+    table.add_column("Priority", no_wrap=True, min_width=8)
+    if not ranked:  # ranked tables list pending dreams only
+        table.add_column("Status", no_wrap=True, min_width=8)
+    table.add_column("Novelty", justify="right", no_wrap=True, min_width=4)
+    table.add_column("Title", overflow="fold", ratio=1, min_width=16)
+    for rank, dream in enumerate(dreams, start=1):
+        about = Text(printable(dream.title) or "(untitled)")
+        about.append("\n")
+        about.append(printable(f"{dream.category} · {source_label(dream)}"), style="dim")
+        cells = [Text(str(rank))] if ranked else []
+        cells.append(Text(dream.id))
+        if show_created:
+            cells.append(Text(created_label(dream)))
+        cells.append(
+            Text(dream.priority.value, style=PRIORITY_STYLES.get(dream.priority.value, ""))
+        )
+        if not ranked:
+            status = dream.status.value
+            cells.append(Text(status, style=STATUS_STYLES.get(status, "")))
+        cells += [Text(f"{dream.novelty:.2f}"), about]
+        table.add_row(*cells)
+    table.caption = "Details: codedreamer dreams show ID"
+    table.caption_justify = "left"
+    return table
+
+
+def _shown_count(shown: int, total: int) -> str:
+    if shown == total:
+        return f"{total} dream{'s' if total != 1 else ''}"
+    return f"{shown} of {total} dreams (--limit 0 shows all)"
+
+
+# ---------------------------------------------------------------- commands
+
+
+def list_dreams(
+    ctx: typer.Context,
+    status: str | None = typer.Option(
+        None, "--status", "-s", help="Only this status: pending, applied, rejected, deferred."
+    ),
+    priority: str | None = typer.Option(
+        None, "--priority", "-p", help="Only this priority: critical, high, medium, low, unranked."
+    ),
+    limit: int = typer.Option(
+        DEFAULT_LIMIT, "--limit", "-n", min=0, help="Show at most this many (0 = all)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """List dreams, newest first."""
+    from codedreamer.storage.query import filter_dreams, parse_priority, parse_status, take
+
+    wanted_status = parse_status(status) if status is not None else None
+    wanted_priority = parse_priority(priority) if priority is not None else None
+    store = store_from(ctx)
+    listed = store.list()
+    warn_corrupt(listed.corrupt)
+    matching = filter_dreams(listed.dreams, status=wanted_status, priority=wanted_priority)
+    shown = take(matching, limit)
+    if as_json:
+        print_json(
+            {
+                "dreams": [summary_json(dream, store) for dream in shown],
+                "total": len(matching),
+                "corrupt": corrupt_json(listed.corrupt),
+            }
+        )
+        return
+    console = stdout_console()
+    if not shown:
+        console.print(_nothing_found(store, bool(listed.dreams)), markup=False)
+        return
+    title = f"Dreams: {_shown_count(len(shown), len(matching))}"
+    console.print(dream_table(shown, title=title, width=console.width))
+
+
+def _nothing_found(store: DreamStore, any_dreams: bool) -> str:
+    if any_dreams:
+        return "No dreams match these filters."
+    return f"No dreams yet in {store.dreams_dir}."
+
+
+def actionable_dreams(
+    ctx: typer.Context,
+    limit: int = typer.Option(
+        DEFAULT_LIMIT, "--limit", "-n", min=0, help="Show at most this many (0 = all)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Pending dreams, most urgent first (priority, then novelty)."""
+    from codedreamer.storage.query import actionable, take
+
+    store = store_from(ctx)
+    listed = store.list()
+    warn_corrupt(listed.corrupt)
+    ranked = actionable(listed.dreams)
+    shown = take(ranked, limit)
+    if as_json:
+        print_json(
+            {
+                "dreams": [summary_json(dream, store) for dream in shown],
+                "total": len(ranked),
+                "corrupt": corrupt_json(listed.corrupt),
+            }
+        )
+        return
+    console = stdout_console()
+    if not shown:
+        console.print("No pending dreams.", markup=False)
+        return
+    title = f"Actionable: {_shown_count(len(shown), len(ranked))}"
+    console.print(dream_table(shown, title=title, ranked=True, width=console.width))
+
+
+def show_dream(
+    ctx: typer.Context,
+    dream_id: str = typer.Argument(..., metavar="ID", help="The dream id (see `dreams list`)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Show one dream in full."""
+    from codedreamer.storage.dream_file import dream_to_dict
+
+    store = store_from(ctx)
+    dream = store.load(dream_id.strip())
+    if as_json:
+        data = dream_to_dict(dream)
+        data["path"] = str(store.path_for(dream.id))
+        print_json(data)
+        return
+    console = stdout_console()
+    for renderable in render_dream(dream, str(store.path_for(dream.id))):
+        console.print(renderable)
+
+
+def render_dream(dream: Dream, path: str) -> list[RenderableType]:
+    """The whole dream as rich renderables: header, metadata, then each non-empty section."""
+    from rich.markdown import Markdown
+    from rich.rule import Rule
+    from rich.syntax import Syntax
+    from rich.table import Table
+    from rich.text import Text
+
+    meta = Table.grid(padding=(0, 2))
+    meta.add_column(style="bold", no_wrap=True)
+    meta.add_column(overflow="fold")
+
+    def row(label: str, value: str, style: str = "") -> None:
+        if value:
+            meta.add_row(Text(label), Text(printable(value), style=style))
+
+    def reasoned(value: str, reason: str) -> str:
+        return f"{value} ({reason})" if reason else value
+
+    row("Id", dream.id)
+    row("File", path)
+    row("Created", f"{dream.created:%Y-%m-%d %H:%M:%S} UTC")
+    row(
+        "Status",
+        reasoned(dream.status.value, dream.status_reason),
+        STATUS_STYLES.get(dream.status.value, ""),
+    )
+    row(
+        "Priority",
+        reasoned(dream.priority.value, dream.priority_reason),
+        PRIORITY_STYLES.get(dream.priority.value, ""),
+    )
+    row("Novelty", f"{dream.novelty:.2f}")
+    row("Category", dream.category)
+    row("Focus", dream.focus)
+    row("Drill level", f"L{dream.drill_level}")
+    row("Parent", dream.parent or "")
+    row("Source", source_label(dream))
+    row("Symbols", ", ".join(dream.symbols))
+    row("Language", dream.language)
+    row("Models", ", ".join(f"{role}: {name}" for role, name in dream.models.items()))
+    row("Timings", ", ".join(f"{stage}: {sec:.1f} s" for stage, sec in dream.timings.items()))
+    row("Validation", ", ".join(f"{check}: {result}" for check, result in dream.validation.items()))
+
+    parts: list[RenderableType] = [
+        Text(printable(dream.title) or "(untitled dream)", style="bold"),
+        meta,
+    ]
+    lexer = dream.language.strip().lower() or "text"
+    sections = (
+        ("Insight", dream.insight, False),
+        ("Plan", dream.plan, False),
+        ("Code", dream.code, True),
+        ("Critique", dream.critique, False),
+        ("Seed code", dream.seed_code, True),
+    )
+    for heading, content, is_code in sections:
+        if not content.strip():
+            continue
+        parts.append(Rule(Text(heading), align="left"))
+        if is_code:
+            parts.append(Syntax(printable(content), lexer, word_wrap=True))
+        else:
+            # Markdown never reads Rich markup: "[red]" in a dream stays literal text.
+            parts.append(Markdown(printable(content)))
+    return parts
+
+
+def mark_dream(
+    ctx: typer.Context,
+    dream_id: str = typer.Argument(..., metavar="ID", help="The dream id (see `dreams list`)."),
+    status: str = typer.Argument(
+        ..., metavar="STATUS", help="One of: pending, applied, rejected, deferred."
+    ),
+    reason: str = typer.Option("", "--reason", "-r", help="Why, kept in the dream's file."),
+) -> None:
+    """Set a dream's status (written to its own file, safely alongside a running TUI)."""
+    from rich.text import Text
+
+    from codedreamer.storage.query import parse_status
+
+    new_status = parse_status(status)
+    store = store_from(ctx)
+    dream = store.set_status(dream_id.strip(), new_status, reason)
+    message = Text(f"Marked {dream.id} as ")
+    message.append(dream.status.value, style=STATUS_STYLES.get(dream.status.value, ""))
+    if dream.title:
+        message.append(f": {printable(dream.title)}")
+    stdout_console().print(message)
