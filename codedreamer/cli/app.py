@@ -7,7 +7,14 @@ from pathlib import Path
 
 import typer
 
-from codedreamer.cli import config_cmd, dream_cmd, dreams_cmd, graph_cmd, index_cmd
+from codedreamer.cli import (
+    briefing_cmd,
+    config_cmd,
+    dream_cmd,
+    dreams_cmd,
+    graph_cmd,
+    index_cmd,
+)
 from codedreamer.errors import CodeDreamerError
 
 
@@ -30,7 +37,7 @@ def build_app() -> typer.Typer:
     ) -> None:
         ctx.obj = {"env_file": env_file}
 
-    for module in (config_cmd, index_cmd, dream_cmd, dreams_cmd, graph_cmd):
+    for module in (config_cmd, index_cmd, dream_cmd, dreams_cmd, briefing_cmd, graph_cmd):
         module.register(app)
     return app
 

@@ -1,0 +1,178 @@
+"""End to end: a real git repo, the real index, the bundled model, a dream file on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from codedreamer.config.settings import Settings, load_settings
+from codedreamer.engine.engine import Engine
+from codedreamer.engine.events import (
+    ChunkSelected,
+    DreamRejected,
+    DreamSaved,
+    Event,
+    StageFinished,
+    StageStarted,
+    TokenStreamed,
+)
+from codedreamer.storage.store import DreamStore
+
+pytestmark = pytest.mark.model
+
+INVENTORY = '''"""A tiny inventory module used as a codebase to dream about."""
+
+
+class Inventory:
+    def __init__(self):
+        self.items = {}
+
+    def add_item(self, name, quantity):
+        if quantity < 0:
+            raise ValueError("quantity must be positive")
+        self.items[name] = self.items.get(name, 0) + quantity
+
+    def remove_item(self, name, quantity):
+        current = self.items[name]
+        if current - quantity < 0:
+            print("not enough stock")
+        self.items[name] = current - quantity
+        if self.items[name] == 0:
+            del self.items[name]
+
+    def total_quantity(self):
+        total = 0
+        for name in self.items:
+            total = total + self.items[name]
+        return total
+'''
+
+
+def make_repo(root: Path) -> Path:
+    root.mkdir(parents=True)
+    (root / "inventory.py").write_text(INVENTORY)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
+    subprocess.run([*git, "add", "."], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], cwd=root, check=True)
+    return root
+
+
+def dream_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "DREAMER_DREAMS_DIR": str(tmp_path / "dreams"),
+        "DREAMER_DATA_DIR": str(tmp_path / "data"),
+        # Greedy decoding makes the dream reproducible, so the test cannot flake.
+        "DREAMER_DREAM_TEMPERATURE": "0",
+        "DREAMER_N_CTX": "2048",
+    }
+
+
+def settings_for(tmp_path: Path) -> Settings:
+    return load_settings(env_file=None, environ=dream_env(tmp_path)).settings
+
+
+def test_engine_dream_once_saves_a_dream_that_parses_back(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    settings = settings_for(tmp_path)
+    events: list[Event] = []
+    engine = Engine(settings, repo, events.append, rng=random.Random(7))
+    try:
+        engine.ensure_index()
+        outcome = engine.dream_once(max_tokens=120)
+    finally:
+        engine.close()
+
+    kinds = [type(e) for e in events]
+    assert ChunkSelected in kinds and StageStarted in kinds and StageFinished in kinds
+    tokens = [e for e in events if isinstance(e, TokenStreamed)]
+    assert len(tokens) > 5, "tokens must stream one by one, not arrive as one block"
+    assert outcome.dream is not None, f"rejected: {outcome.rejection} {outcome.detail}"
+    saved = [e for e in events if isinstance(e, DreamSaved)]
+    assert len(saved) == 1 and Path(saved[0].path).is_file()
+    dream = outcome.dream
+    assert DreamStore(settings.dreams_dir).load(dream.id) == dream
+    assert dream.source_path == "inventory.py"
+    assert dream.insight and dream.insight in "".join(t.text for t in tokens)
+    assert dream.models["reasoning"].startswith("SmolLM2")
+    assert dream.validation["grounded"].startswith("mentions ")
+
+
+def test_cancel_during_think_stops_within_a_token_and_saves_nothing(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    settings = settings_for(tmp_path)
+    cancel = threading.Event()
+    seen: list[TokenStreamed] = []
+
+    def sink(event: Event) -> None:
+        if isinstance(event, TokenStreamed):
+            seen.append(event)
+            if len(seen) == 3:
+                cancel.set()
+
+    engine = Engine(settings, repo, sink, rng=random.Random(7))
+    try:
+        engine.ensure_index()
+        outcome = engine.dream_once(cancel=cancel, max_tokens=200)
+    finally:
+        engine.close()
+    assert outcome.rejection == "cancelled"
+    assert len(seen) <= 4
+    assert not list(settings.dreams_dir.glob("*.md"))
+
+
+def run_cli(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DREAMER_")}
+    env.update(dream_env(tmp_path))
+    return subprocess.run(
+        [sys.executable, "-m", "codedreamer", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=240,
+        check=False,
+    )
+
+
+def test_cli_index_then_dream_once_writes_a_dream_file(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    indexed = run_cli("index", str(repo), tmp_path=tmp_path)
+    assert indexed.returncode == 0, indexed.stderr
+    result = run_cli(
+        "dream", "--once", "--codebase", str(repo), "--max-tokens", "120", "--seed", "7", "--json",
+        tmp_path=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout)
+    assert outcome["saved"] is True, outcome
+    files = list((tmp_path / "dreams").glob("*.md"))
+    assert [f.stem for f in files] == [outcome["dream_id"]]
+    shown = run_cli("dreams", "show", outcome["dream_id"], "--json", tmp_path=tmp_path)
+    assert shown.returncode == 0 and json.loads(shown.stdout)["id"] == outcome["dream_id"]
+
+
+def test_dream_with_a_missing_codebase_is_one_line_exit_2(tmp_path: Path) -> None:
+    result = run_cli("dream", "--once", "--codebase", str(tmp_path / "nope"), tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
+
+
+def test_dream_with_a_bad_model_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    bad = tmp_path / "model.gguf"
+    bad.write_text("not a model")
+    result = run_cli(
+        "dream", "--once", "--codebase", str(repo), "--model", str(bad), tmp_path=tmp_path
+    )
+    assert result.returncode == 2, result.stderr
+    line = result.stderr.strip()
+    assert "\n" not in line and "DREAMER_MODEL_PATH" in line and str(bad) in line
+    assert "Traceback" not in result.stderr
