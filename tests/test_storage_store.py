@@ -16,7 +16,7 @@ from codedreamer.errors import StorageError, UsageError
 from codedreamer.storage.dream import Dream, Priority, Status, new_dream_id
 from codedreamer.storage.dream_file import dream_to_markdown
 from codedreamer.storage.query import actionable, group_by_priority, insight_preview
-from codedreamer.storage.store import LOCK_DIR_NAME, DreamIdTaken, DreamStore
+from codedreamer.storage.store import LOCK_DIR_NAME, DreamIdTaken, DreamStore, ListResult
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -344,3 +344,42 @@ def test_insight_preview_takes_first_nonempty_lines() -> None:
     assert insight_preview("x" * 400).endswith("…")
     assert len(insight_preview("x" * 400)) == 300
     assert insight_preview("") == ""
+
+
+# ------------------------------------------------------------------ parse cache
+
+
+def test_listing_sees_changes_made_through_another_store(tmp_path: Path) -> None:
+    viewer, writer = DreamStore(tmp_path), DreamStore(tmp_path)
+    dream = make_dream()
+    writer.save_new(dream)
+    assert viewer.list().dreams[0].status == Status.PENDING  # now cached by the viewer
+    # "pending" -> "applied": same length, written within the same clock tick. Only a
+    # content comparison can tell the files apart.
+    writer.set_status(dream.id, Status.APPLIED)
+    assert viewer.list().dreams[0].status == Status.APPLIED
+    assert viewer.load(dream.id).status == Status.APPLIED
+    (tmp_path / f"{dream.id}.md").write_text("broken now")
+    listed = viewer.list()
+    assert listed.dreams == [] and len(listed.corrupt) == 1
+    (tmp_path / f"{dream.id}.md").unlink()
+    assert viewer.list() == ListResult(dreams=[], corrupt=[])
+
+
+def test_callers_cannot_change_the_cached_dream(tmp_path: Path) -> None:
+    store = DreamStore(tmp_path)
+    dream = make_dream(symbols=["a"], timings={"think": 1.0})
+    store.save_new(dream)
+    first = store.list().dreams[0]
+    first.symbols.append("mutated")
+    first.timings["think"] = 99.0
+    first.title = "mutated"
+    assert store.list().dreams[0] == dream
+    assert store.load(dream.id) == dream
+
+
+def test_list_of_a_file_instead_of_a_directory_is_a_storage_error(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "dreams"
+    not_a_dir.write_text("x")
+    with pytest.raises(StorageError, match="cannot list dreams"):
+        DreamStore(not_a_dir).list()

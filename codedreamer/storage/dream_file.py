@@ -83,6 +83,7 @@ SECTIONS: tuple[tuple[str, str, bool], ...] = (
     ("critique", "Critique", False),
     ("seed_code", "Seed code", True),
 )
+_FRONT_MATTER_KEY_SET = frozenset(FRONT_MATTER_KEYS)
 _HEADING_LINES = {f"## {heading}": name for name, heading, _ in SECTIONS}
 _FENCED = {name for name, _, fenced in SECTIONS if fenced}
 
@@ -236,16 +237,25 @@ def _json_line(value: Any) -> str:
 
 def read_dream_file(path: Path) -> Dream:
     """Read and parse one dream file. Raises StorageError naming the file."""
+    return dream_from_bytes(read_raw(path), source=str(path))
+
+
+def read_raw(path: Path) -> bytes:
+    """The bytes of a dream file; StorageError naming the file when it cannot be read."""
     try:
-        raw = Path(path).read_bytes()
+        return Path(path).read_bytes()
     except OSError as exc:
         raise StorageError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def dream_from_bytes(raw: bytes, source: str = "<dream>") -> Dream:
+    """Parse a dream file's bytes (UTF-8). Raises DreamFormatError("<source>: <reason>")."""
     try:
-        # Bytes, not read_text: text mode would turn "\r\n" in the content into "\n".
+        # Decoded from bytes, not read as text: text mode would turn "\r\n" into "\n".
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DreamFormatError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    return dream_from_markdown(text, source=str(path))
+        raise DreamFormatError(f"{source}: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    return dream_from_markdown(text, source=source)
 
 
 def dream_from_markdown(text: str, source: str = "<dream>") -> Dream:
@@ -276,7 +286,8 @@ def _parse(text: str) -> Dream:
 
 
 def _parse_front_matter(lines: list[str], first_line_number: int) -> dict[str, Any]:
-    raw: dict[str, Any] = {}
+    entries: list[tuple[int, str, str]] = []
+    seen: set[str] = set()
     for offset, line in enumerate(lines):
         number = first_line_number + offset
         if not line.strip() or line.startswith("#"):
@@ -285,14 +296,13 @@ def _parse_front_matter(lines: list[str], first_line_number: int) -> dict[str, A
         key = key.strip()
         if not sep:
             raise _ParseError(f"line {number}: front matter line is not 'key: value'")
-        if key not in FRONT_MATTER_KEYS:
+        if key not in _FRONT_MATTER_KEY_SET:
             raise _ParseError(f"line {number}: unknown front-matter key {key!r}")
-        if key in raw:
+        if key in seen:
             raise _ParseError(f"line {number}: front-matter key {key!r} appears twice")
-        try:
-            raw[key] = json.loads(encoded)
-        except ValueError:
-            raise _ParseError(f"line {number}: {key}: value is not valid JSON") from None
+        seen.add(key)
+        entries.append((number, key, encoded))
+    raw = dict(zip((key for _, key, _ in entries), _decode_values(entries), strict=True))
     missing = sorted(_REQUIRED_KEYS - raw.keys())
     if missing:
         raise _ParseError(f"front matter is missing {', '.join(missing)}")
@@ -302,6 +312,27 @@ def _parse_front_matter(lines: list[str], first_line_number: int) -> dict[str, A
             values[key] = _CONVERTERS[key](value)
         except (TypeError, ValueError) as exc:
             raise _ParseError(f"{key}: {exc}") from None
+    return values
+
+
+def _decode_values(entries: list[tuple[int, str, str]]) -> list[Any]:
+    """Decode every value with one JSON call (the hot path of `dreams list`).
+
+    A line that is not exactly one JSON value makes the array invalid or the wrong length;
+    then each line is decoded alone, which names the bad one.
+    """
+    try:
+        decoded = json.loads("[" + ",".join(encoded for _, _, encoded in entries) + "]")
+    except ValueError:
+        decoded = None
+    if isinstance(decoded, list) and len(decoded) == len(entries):
+        return decoded
+    values = []
+    for number, key, encoded in entries:
+        try:
+            values.append(json.loads(encoded))
+        except ValueError:
+            raise _ParseError(f"line {number}: {key}: value is not valid JSON") from None
     return values
 
 

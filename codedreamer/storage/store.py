@@ -22,7 +22,7 @@ from typing import NamedTuple
 from codedreamer.errors import StorageError, UsageError
 from codedreamer.storage.atomic import atomic_write_text, create_exclusive
 from codedreamer.storage.dream import Dream, Status, is_dream_id
-from codedreamer.storage.dream_file import dream_to_markdown, read_dream_file
+from codedreamer.storage.dream_file import dream_from_bytes, dream_to_markdown, read_raw
 from codedreamer.storage.query import parse_status
 
 DREAM_SUFFIX = ".md"
@@ -61,6 +61,10 @@ class DreamStore:
     def __init__(self, dreams_dir: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT_SEC):
         self.dreams_dir = Path(dreams_dir)
         self.lock_timeout = lock_timeout
+        # Parsed dreams keyed by path, valid while the file holds exactly the same bytes.
+        # Comparing content (not mtimes, which are coarse, or inode numbers, which are
+        # reused) makes a stale hit impossible; reading is cheap, parsing is not.
+        self._parsed: dict[Path, tuple[bytes, Dream]] = {}
 
     # ------------------------------------------------------------ paths
 
@@ -84,22 +88,43 @@ class DreamStore:
         return self._read(path, dream_id)
 
     def _read(self, path: Path, expected_id: str) -> Dream:
-        dream = read_dream_file(path)
+        raw = read_raw(path)
+        cached = self._parsed.get(path)
+        if cached is not None and cached[0] == raw:
+            return _fresh_copy(cached[1])
+        dream = dream_from_bytes(raw, source=str(path))
         if dream.id != expected_id:
             # Rewriting it would put one dream's content under another's name.
             raise StorageError(f"{path}: front matter id {dream.id} does not match the file name")
-        return dream
+        self._parsed[path] = (raw, dream)
+        return _fresh_copy(dream)
 
     def list(self) -> ListResult:
         """Every dream, newest first (by `created`), plus the files that could not be read."""
-        if not self.dreams_dir.is_dir():
+        if not self.dreams_dir.exists():
             return ListResult(dreams=[], corrupt=[])
         dreams: list[Dream] = []
         corrupt: list[CorruptFile] = []
-        for path in sorted(self.dreams_dir.glob(f"*{DREAM_SUFFIX}")):
-            # Dot-files are in-flight temporary files of atomic writes.
-            if path.name.startswith(".") or not path.is_file():
-                continue
+        # scandir knows file types without a stat per file; dot-files are in-flight
+        # temporary files of atomic writes.
+        try:
+            with os.scandir(self.dreams_dir) as entries:
+                names = sorted(
+                    entry.name
+                    for entry in entries
+                    if entry.name.endswith(DREAM_SUFFIX)
+                    and not entry.name.startswith(".")
+                    and entry.is_file()
+                )
+        except OSError as exc:
+            raise StorageError(
+                f"{self.dreams_dir}: cannot list dreams ({exc.strerror or exc})"
+            ) from None
+        paths = [self.dreams_dir / name for name in names]
+        # Forget dreams whose files are gone, so the cache never outgrows the directory.
+        present = set(paths)
+        self._parsed = {path: entry for path, entry in self._parsed.items() if path in present}
+        for path in paths:
             if not is_dream_id(path.stem):
                 corrupt.append(CorruptFile(path, "file name is not <dream id>.md"))
                 continue
@@ -207,6 +232,17 @@ class DreamStore:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+
+def _fresh_copy(dream: Dream) -> Dream:
+    """A copy whose lists and dicts are its own, so callers cannot change the cached dream."""
+    return replace(
+        dream,
+        symbols=list(dream.symbols),
+        models=dict(dream.models),
+        timings=dict(dream.timings),
+        validation=dict(dream.validation),
+    )
 
 
 def _reason(exc: StorageError, path: Path) -> str:
