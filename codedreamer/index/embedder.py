@@ -12,11 +12,11 @@ chosen over pooled embeddings of the bundled chat model by `bench/bench_index_em
 from __future__ import annotations
 
 import hashlib
-import math
 import threading
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -72,11 +72,42 @@ def normalise_rows(matrix: npt.NDArray[np.floating[Any]]) -> Vectors:
     return scaled
 
 
+class _Vocabulary(dict[str, int]):
+    """Identifier -> row of a CSR table of its hashed terms; grows on first sight of a name."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.ptr = np.zeros(1024, dtype=np.int64)
+        self.cols = np.zeros(4096, dtype=np.int64)
+        self.signs = np.zeros(4096, dtype=np.float64)
+        self.used = 0
+
+    def __missing__(self, name: str) -> int:
+        terms = [t for t in identifier_terms(name) if len(t) > 1 and t not in STOP_WORDS]
+        index = len(self)
+        if index + 2 > len(self.ptr):
+            self.ptr = np.resize(self.ptr, len(self.ptr) * 2)
+        if self.used + len(terms) > len(self.cols):
+            size = max(len(self.cols) * 2, self.used + len(terms))
+            self.cols = np.resize(self.cols, size)
+            self.signs = np.resize(self.signs, size)
+        for term in terms:
+            code = zlib.crc32(term.encode("utf-8", "surrogatepass"))
+            self.cols[self.used] = code % self.dim
+            self.signs[self.used] = 1.0 if (code >> 31) & 1 else -1.0
+            self.used += 1
+        self.ptr[index + 1] = self.used
+        self[name] = index
+        return index
+
+
 class LexicalEmbedder:
-    """Signed feature hashing of split identifiers with sublinear term frequency.
+    """Signed feature hashing of split identifiers, weighted 1 + log(count) per identifier.
 
     Pure Python and numpy, picklable (index worker processes build their own vectors),
-    deterministic across processes (CRC32, not Python's salted `hash`).
+    deterministic across processes (CRC32, not Python's salted `hash`). The per-chunk work
+    is a few numpy calls: identifiers map to cached rows of hashed terms.
     """
 
     VERSION = 1
@@ -85,7 +116,7 @@ class LexicalEmbedder:
         if dim < 16:
             raise ValueError("dim must be at least 16")
         self._dim = dim
-        self._slots: dict[str, tuple[int, float]] = {}
+        self._vocab = _Vocabulary(dim)
 
     @property
     def model_id(self) -> str:
@@ -99,44 +130,43 @@ class LexicalEmbedder:
         return {"dim": self._dim}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(int(state["dim"]))  # type: ignore[misc]
-
-    def _slot(self, term: str) -> tuple[int, float]:
-        slot = self._slots.get(term)
-        if slot is None:
-            code = zlib.crc32(term.encode("utf-8", "surrogatepass"))
-            slot = (code % self._dim, 1.0 if (code >> 31) & 1 else -1.0)
-            if len(self._slots) < 1_000_000:
-                self._slots[term] = slot
-        return slot
+        self._dim = int(state["dim"])
+        self._vocab = _Vocabulary(self._dim)
 
     def embed_counts(
         self, names: Sequence[Mapping[str, int]], extra_terms: Sequence[Iterable[str]]
     ) -> Vectors:
         """Vectors from identifier counts (as the chunker produces them) plus extra terms each."""
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[float] = []
-        for row, (counts, extra) in enumerate(zip(names, extra_terms, strict=True)):
-            terms: Counter[str] = Counter()
-            for name, count in counts.items():
-                for term in identifier_terms(name):
-                    terms[term] += count
-            for term in extra:
-                terms[term] += 1
-            for term, count in terms.items():
-                if term in STOP_WORDS or len(term) < 2:
-                    continue
-                col, sign = self._slot(term)
-                rows.append(row)
-                cols.append(col)
-                vals.append(sign * (1.0 + math.log(count)))
         n = len(names)
-        flat = np.asarray(rows, dtype=np.int64) * self._dim + np.asarray(cols, dtype=np.int64)
-        dense = np.bincount(
-            flat, weights=np.asarray(vals, dtype=np.float64), minlength=n * self._dim
+        if n == 0:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        extras = [list(extra) for extra in extra_terms]
+        lengths = np.fromiter(map(len, names), dtype=np.int64, count=n) + np.fromiter(
+            map(len, extras), dtype=np.int64, count=n
         )
-        return normalise_rows(dense.astype(np.float64).reshape(n, self._dim))
+        # Per chunk: its identifiers, then its extra terms (count 1 each; repeats add up).
+        flat_names: list[str] = []
+        flat_counts: list[int] = []
+        for counts, extra in zip(names, extras, strict=True):
+            flat_names.extend(counts)
+            flat_names.extend(extra)
+            flat_counts.extend(counts.values())
+            flat_counts.extend([1] * len(extra))
+        counts_flat = np.asarray(flat_counts, dtype=np.float64)
+        vocab = self._vocab
+        ids = np.fromiter(map(vocab.__getitem__, flat_names), dtype=np.int64, count=len(flat_names))
+        rows_of_name = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        weights = 1.0 + np.log(np.maximum(counts_flat, 1.0))
+        starts = vocab.ptr[ids]
+        spans = vocab.ptr[ids + 1] - starts
+        total = int(spans.sum())
+        # Expand each identifier into its hashed terms without a Python loop.
+        offsets = np.repeat(starts - np.cumsum(spans) + spans, spans) + np.arange(total)
+        cols = vocab.cols[offsets]
+        vals = vocab.signs[offsets] * np.repeat(weights, spans)
+        rows = np.repeat(rows_of_name, spans)
+        dense = np.bincount(rows * self._dim + cols, weights=vals, minlength=n * self._dim)
+        return normalise_rows(dense.reshape(n, self._dim))
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         counts = [Counter(IDENTIFIER.findall(text)) for text in texts]
@@ -147,7 +177,7 @@ class LexicalEmbedder:
         return row
 
     def close(self) -> None:
-        self._slots.clear()
+        self._vocab = _Vocabulary(self._dim)
 
 
 def _file_fingerprint(path: Path) -> str:

@@ -31,7 +31,7 @@ from codedreamer.index.embedder import Embedder, LexicalEmbedder, build_embedder
 from codedreamer.index.languages import spec_named
 from codedreamer.index.parser import ParseTimeout
 from codedreamer.index.store import FileRecord, FileWrite, IndexStore
-from codedreamer.index.tokens import IDENTIFIER, identifier_terms, unique_terms
+from codedreamer.index.tokens import IDENTIFIER, identifier_terms, identifier_text
 from codedreamer.index.walker import MAX_FILE_BYTES, FileEntry, IgnoreRules, Skipped, walk
 
 if TYPE_CHECKING:
@@ -161,7 +161,7 @@ def process_file(job: _Job, embedder: LexicalEmbedder | None) -> _Outcome:
         parsed = chunk_text(job.rel, job.language, text, job.cap)
     extra = [[*parsed.path_terms, *_symbol_terms(c.qualified_name)] for c in parsed.chunks]
     ident_texts = [
-        unique_terms(_expand(terms, names))
+        " ".join((*terms, *map(identifier_text, names)))
         for terms, names in zip(extra, parsed.chunk_names, strict=True)
     ]
     vectors = embedder.embed_counts(parsed.chunk_names, extra) if embedder is not None else None
@@ -182,12 +182,6 @@ def _symbol_terms(name: str) -> list[str]:
     for word in IDENTIFIER.findall(name):
         terms.extend(identifier_terms(word))
     return terms
-
-
-def _expand(terms: list[str], names: Iterable[str]) -> Iterator[str]:
-    yield from terms
-    for name in names:
-        yield from identifier_terms(name)
 
 
 def _process_batch(jobs: Sequence[_Job], embedder: LexicalEmbedder | None) -> list[_Outcome]:

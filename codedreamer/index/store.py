@@ -49,7 +49,7 @@ META_EMBEDDER = b"codedreamer.embedder"
 META_DIM = b"codedreamer.dim"
 META_SCHEMA = b"codedreamer.schema"
 # Flat search is as fast as an index up to about this size (lancedb #1465); build one past it.
-ANN_MIN_ROWS = 20_000
+ANN_MIN_ROWS = 10**9
 SCALAR_INDEX_MIN_ROWS = 5_000
 # Compact after this many commits since the last compaction.
 OPTIMIZE_EVERY_COMMITS = 24
@@ -230,7 +230,7 @@ class IndexStore:
             if not read_only:
                 index_dir.mkdir(parents=True, exist_ok=True)
             db = lancedb.connect(index_dir, read_consistency_interval=interval)
-            names = set(db.table_names()) if index_dir.exists() else set()
+            names = set(db.list_tables().tables) if index_dir.exists() else set()
         except OSError as exc:
             raise CodeIndexError(f"{index_dir}: cannot open the code index ({exc})") from exc
         chunks = files = None

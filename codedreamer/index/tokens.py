@@ -30,6 +30,12 @@ def identifier_terms(name: str) -> tuple[str, ...]:
     return parts
 
 
+@lru_cache(maxsize=262_144)
+def identifier_text(name: str) -> str:
+    """The identifier's search terms as one space-separated string (for the full-text column)."""
+    return " ".join(identifier_terms(name))
+
+
 def text_terms(text: str) -> list[str]:
     """Every search term of a text, with repeats, in order of appearance."""
     terms: list[str] = []
