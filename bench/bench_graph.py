@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import tempfile
 import time
@@ -239,7 +240,15 @@ def pagerank_seconds(graph: KnowledgeGraph) -> float:
     return seconds
 
 
+def _load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:  # not available on every platform
+        return float("nan")
+
+
 def run(nodes: int, edges: int, repeat: int) -> dict[str, Any]:
+    load_before = _load_average()
     columns = random_columns(nodes, edges)
     ours_runs: list[Timings] = []
     with tempfile.TemporaryDirectory(prefix="bench-graph-") as tmp:
@@ -272,6 +281,7 @@ def run(nodes: int, edges: int, repeat: int) -> dict[str, Any]:
         "arrow_bytes": sizes,
         "json_bytes": json_size,
         "pagerank": pagerank,
+        "load_average": (load_before, _load_average()),
     }
 
 
@@ -316,6 +326,10 @@ def render(result: dict[str, Any]) -> str:
         f"- For the entanglement choice (docs/graph_edges.md): rustworkx PageRank on the same "
         f"graph takes {result['pagerank']:.3f} s vs {ours.entanglement:.4f} s for the weighted "
         "degree.",
+        "",
+        "- 1-minute load average before / after the run: "
+        f"{result['load_average'][0]:.2f} / {result['load_average'][1]:.2f} on "
+        f"{os.cpu_count()} cores (other work on the machine slows both sides).",
         "",
         "Re-run: `python -m bench.bench_graph`",
     ]
