@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ import pytest
 from codedreamer.config.settings import Settings, load_settings
 from codedreamer.index.indexer import (
     IndexProgress,
-    Indexer,
     ensure_index,
     index_codebase,
     open_index,
