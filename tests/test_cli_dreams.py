@@ -1,7 +1,8 @@
 """`codedreamer dreams list|show|mark|actionable` and `codedreamer briefing` on real files.
 
-Error paths run the real console script in a subprocess (they go through `main`, which
-turns errors into one line and an exit code); the rest use typer's runner on `build_app()`.
+Error paths and one listing run the real console script in a subprocess (errors go through
+`main`, which turns them into one line and an exit code); the rest use typer's runner on
+`build_app()`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from codedreamer.cli import briefing_cmd
 from codedreamer.cli.app import build_app
 from codedreamer.storage.dream import Dream, Priority, Status, new_dream_id
 from codedreamer.storage.dream_file import dream_to_dict
@@ -27,26 +26,6 @@ from codedreamer.storage.store import DreamStore
 CODEDREAMER = Path(sys.executable).with_name("codedreamer")
 MARKUP_TITLE = "Fix [red]markup[/red] and [bold]this[/bold]"
 ESC = "\x1b"
-
-# `main()` with the briefing command added when app.py does not list it yet.
-MAIN_WITH_BRIEFING = """
-from codedreamer.cli import app as cli_app, briefing_cmd
-build = cli_app.build_app
-def with_briefing():
-    app = build()
-    if not any(command.name == "briefing" for command in app.registered_commands):
-        briefing_cmd.register(app)
-    return app
-cli_app.build_app = with_briefing
-cli_app.main()
-"""
-
-
-def app_with_briefing() -> typer.Typer:
-    app = build_app()
-    if not any(command.name == "briefing" for command in app.registered_commands):
-        briefing_cmd.register(app)
-    return app
 
 
 def make_dream(hours_ago: float, **changes: object) -> Dream:
@@ -97,7 +76,7 @@ def sample(dreams_dir: Path) -> dict[str, Dream]:
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app_with_briefing(), list(args), catch_exceptions=False)
+    result = CliRunner().invoke(build_app(), list(args), catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -107,13 +86,13 @@ def run_cli(
     """The real command in a subprocess, as a user runs it."""
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("DREAMER_")}
     env.update(DREAMER_DREAMS_DIR=str(dreams_dir), COLUMNS="200")
-    command = (
-        [str(CODEDREAMER), *args]
-        if entry == "script"
-        else [sys.executable, "-c", MAIN_WITH_BRIEFING, *args]
-    )
     return subprocess.run(
-        command, capture_output=True, text=True, env=env, cwd=dreams_dir.parent, timeout=60
+        [str(CODEDREAMER), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=dreams_dir.parent,
+        timeout=60,
     )
 
 
@@ -185,7 +164,7 @@ def test_corrupt_files_warn_on_stderr_and_stay_untouched(
     assert "not valid JSON" in warnings[0]
     assert sample["critical"].id in result.stdout
     assert broken.read_bytes() == b"---\nid: [oops\n---\n"
-    data = json.loads(run_cli(dreams_dir, "dreams", "list", "--json").stdout)
+    data = json.loads(invoke("dreams", "list", "--json")[1])
     assert data["corrupt"] == [{"path": str(broken), "reason": warnings[0].split(": ", 2)[2]}]
 
 
@@ -205,18 +184,15 @@ def test_markup_and_escapes_in_dreams_print_literally(
     sample: dict[str, Dream], dreams_dir: Path
 ) -> None:
     markup = sample["markup"]
-    for args, entry in (
-        (["dreams", "list"], "script"),
-        (["dreams", "actionable"], "script"),
-        (["dreams", "show", markup.id], "script"),
-        (["briefing"], "shim"),
-    ):
-        result = run_cli(dreams_dir, *args, entry=entry)
-        assert result.returncode == 0, result.stderr
-        flat = " ".join(result.stdout.split())
-        assert MARKUP_TITLE in flat, args
-        assert ESC not in result.stdout, args  # the dream's escape code is shown, not sent
-    shown = run_cli(dreams_dir, "dreams", "show", markup.id).stdout
+    outputs = {"list (real console script)": run_cli(dreams_dir, "dreams", "list").stdout}
+    for args in (["dreams", "actionable"], ["dreams", "show", markup.id], ["briefing"]):
+        code, out, _ = invoke(*args)
+        assert code == 0
+        outputs[" ".join(args)] = out
+    for name, out in outputs.items():
+        assert MARKUP_TITLE in " ".join(out.split()), name
+        assert ESC not in out, name  # the dream's escape code is shown, not sent
+    shown = outputs[f"dreams show {markup.id}"]
     assert "[blue]x[/blue]" in shown
     assert "\\x1b[31mred" in shown
 
@@ -395,6 +371,6 @@ def test_briefing_with_nothing_recent_says_so(sample: dict[str, Dream]) -> None:
 
 
 def test_briefing_bad_hours_is_one_line_exit_2(dreams_dir: Path) -> None:
-    result = run_cli(dreams_dir, "briefing", "--hours", "0", entry="shim")
+    result = run_cli(dreams_dir, "briefing", "--hours", "0")
     assert result.returncode == 2
     assert "--hours must be positive" in one_line_error(result.stderr)

@@ -306,7 +306,7 @@ dreams = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(dreams)
 def test_round_trip_property(dream: Dream) -> None:
     text = dream_to_markdown(dream)

@@ -207,7 +207,7 @@ def test_threads_updating_different_fields_lose_nothing(tmp_path: Path) -> None:
     store = DreamStore(tmp_path)
     dream = make_dream()
     store.save_new(dream)
-    rounds = 40
+    rounds = 25
 
     def bump(key: str) -> None:
         for _ in range(rounds):
