@@ -80,9 +80,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def run_cli(
-    dreams_dir: Path, *args: str, entry: str = "script"
-) -> subprocess.CompletedProcess[str]:
+def run_cli(dreams_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The real command in a subprocess, as a user runs it."""
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("DREAMER_")}
     env.update(DREAMER_DREAMS_DIR=str(dreams_dir), COLUMNS="200")
