@@ -125,7 +125,9 @@ def test_unreadable_dotenv_is_a_config_error(tmp_path: Path) -> None:
 
 def test_env_example_documents_every_setting_and_is_current() -> None:
     committed = (REPO / ".env.example").read_text()
-    assert committed == render_env_example(), "run: python -m codedreamer.config.env_example > .env.example"
+    assert committed == render_env_example(), (
+        "run: python -m codedreamer.config.env_example > .env.example"
+    )
     for name in Settings.model_fields:
         assert f"DREAMER_{name.upper()}=" in committed
     # The example itself must load with no error.

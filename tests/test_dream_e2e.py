@@ -16,7 +16,6 @@ from codedreamer.config.settings import Settings, load_settings
 from codedreamer.engine.engine import Engine
 from codedreamer.engine.events import (
     ChunkSelected,
-    DreamRejected,
     DreamSaved,
     Event,
     StageFinished,
@@ -147,7 +146,15 @@ def test_cli_index_then_dream_once_writes_a_dream_file(tmp_path: Path) -> None:
     indexed = run_cli("index", str(repo), tmp_path=tmp_path)
     assert indexed.returncode == 0, indexed.stderr
     result = run_cli(
-        "dream", "--once", "--codebase", str(repo), "--max-tokens", "120", "--seed", "7", "--json",
+        "dream",
+        "--once",
+        "--codebase",
+        str(repo),
+        "--max-tokens",
+        "120",
+        "--seed",
+        "7",
+        "--json",
         tmp_path=tmp_path,
     )
     assert result.returncode == 0, result.stderr

@@ -14,12 +14,12 @@ from codedreamer.dream.selection import Candidate, choose, complexity, covered
 from codedreamer.dream.validation import EarlierDream, validate_insight
 from codedreamer.engine.engine import extract_title
 
-SEED = '''def parse_header(raw_bytes, encoding):
+SEED = """def parse_header(raw_bytes, encoding):
     if not raw_bytes:
         return None
     name, _, value = raw_bytes.partition(b":")
     return name.decode(encoding), value.strip().decode(encoding)
-'''
+"""
 GOOD = (
     "TITLE: parse_header crashes on undecodable bytes\n"
     "INSIGHT: parse_header calls decode with the caller's encoding and lets "
@@ -75,26 +75,47 @@ def test_valid_grounded_insight_is_accepted() -> None:
 def test_rejections_have_named_reasons() -> None:
     def judge(text: str, earlier: list[EarlierDream] | None = None) -> str:
         return validate_insight(
-            text, seed_code=SEED, symbols=["parse_header"], earlier=earlier or [], novelty_threshold=0.4
+            text,
+            seed_code=SEED,
+            symbols=["parse_header"],
+            earlier=earlier or [],
+            novelty_threshold=0.4,
         ).reason
 
     assert judge("Looks fine.") == "too_short"
-    assert judge("No issues found. The code in parse_header is already well-written and clear to read.") == "nothing_to_improve"
-    assert judge("The overall approach could use a cache layer and a clearer module boundary, to be safe and fast.") == "ungrounded"
+    assert (
+        judge(
+            "No issues found. The code in parse_header is already well-written and clear to read."
+        )
+        == "nothing_to_improve"
+    )
+    assert (
+        judge(
+            "The overall approach could use a cache layer and a clearer module boundary, "
+            "to be safe and fast."
+        )
+        == "ungrounded"
+    )
     assert judge(GOOD, [EarlierDream("a", GOOD.upper())]) == "duplicate"
     near = GOOD.replace("whole request", "entire request")
     assert judge(near, [EarlierDream("a", GOOD)]) == "near_duplicate"
 
 
 def test_a_long_answer_mentioning_no_issues_in_passing_is_kept() -> None:
-    text = "No issues with naming; however " + GOOD + " Also parse_header ignores encoding errors. " * 3
+    text = (
+        "No issues with naming; however "
+        + GOOD
+        + " Also parse_header ignores encoding errors. " * 3
+    )
     verdict = validate_insight(text, seed_code=SEED, symbols=[], earlier=[], novelty_threshold=0.4)
     assert verdict.accepted
 
 
 def test_novelty_threshold_applies() -> None:
     earlier = [EarlierDream("a", GOOD + " More words about the decode call and its failure mode.")]
-    verdict = validate_insight(GOOD, seed_code=SEED, symbols=[], earlier=earlier, novelty_threshold=0.6)
+    verdict = validate_insight(
+        GOOD, seed_code=SEED, symbols=[], earlier=earlier, novelty_threshold=0.6
+    )
     assert not verdict.accepted and verdict.reason in {"not_novel", "near_duplicate"}
     assert 0.0 <= verdict.novelty < 0.6
 
@@ -115,7 +136,9 @@ def test_selection_prefers_fresh_complex_code() -> None:
 def test_focus_rotates_and_low_value_is_off_by_default() -> None:
     areas = enabled_focus_areas()
     assert all(not area.low_value for area in areas)
-    assert {a.name for a in enabled_focus_areas(["docstrings"])} - {a.name for a in areas} == {"docstrings"}
+    assert {a.name for a in enabled_focus_areas(["docstrings"])} - {a.name for a in areas} == {
+        "docstrings"
+    }
     rng = random.Random(0)
     recent: list[str] = []
     for _ in range(len(areas)):

@@ -36,8 +36,10 @@ def show_config(
     table.add_column("Value", overflow="fold")
     table.add_column("Source", no_wrap=True)
     for name, value in values.items():
-        shown = ",".join(value) if isinstance(value, list) else ("" if value is None else str(value))
-        source = loaded.sources[name]
+        shown = (
+            ",".join(value) if isinstance(value, list) else ("" if value is None else str(value))
+        )
+        source: str = loaded.sources[name]
         if source == ".env" and loaded.env_file is not None:
             source = str(loaded.env_file)
         # Values come from the user's environment: Text keeps them from being read as markup.

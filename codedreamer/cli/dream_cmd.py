@@ -29,12 +29,20 @@ def dream(
     once: bool = typer.Option(False, "--once", help="Run one cycle and exit."),
     count: int = typer.Option(0, "--count", "-n", min=0, help="Run this many cycles, then exit."),
     codebase: Path | None = typer.Option(
-        None, "--codebase", "-c", help="Codebase to dream about (default: DREAMER_CODEBASE_PATH or .)."
+        None,
+        "--codebase",
+        "-c",
+        help="Codebase to dream about (default: DREAMER_CODEBASE_PATH or .).",
     ),
     max_tokens: int | None = typer.Option(
-        None, "--max-tokens", min=16, help="Cap Stage 1 tokens (default DREAMER_REASONING_MAX_TOKENS)."
+        None,
+        "--max-tokens",
+        min=16,
+        help="Cap Stage 1 tokens (default DREAMER_REASONING_MAX_TOKENS).",
     ),
-    model: Path | None = typer.Option(None, "--model", help="Reasoning model GGUF (DREAMER_MODEL_PATH)."),
+    model: Path | None = typer.Option(
+        None, "--model", help="Reasoning model GGUF (DREAMER_MODEL_PATH)."
+    ),
     seed: int | None = typer.Option(None, "--seed", help="Seed the choice of code and focus."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not stream tokens."),
     as_json: bool = typer.Option(False, "--json", help="Print each cycle's outcome as JSON."),

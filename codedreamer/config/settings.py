@@ -120,10 +120,12 @@ class Settings(BaseSettings):
         "INFO", description="Log level of the daemon and server logs."
     )
     db_path: Path | None = Field(
-        None, description="Legacy name from the original: the index directory (overrides DATA_DIR/index)."
+        None,
+        description="Original's name for the index directory (overrides DATA_DIR/index).",
     )
     graph_path: Path | None = Field(
-        None, description="Legacy name from the original: the graph directory (overrides DATA_DIR/graph)."
+        None,
+        description="Original's name for the graph directory (overrides DATA_DIR/graph).",
     )
 
     @classmethod

@@ -26,7 +26,9 @@ FOCUS_AREAS: tuple[FocusArea, ...] = (
     ),
     FocusArea("performance", "Find one concrete inefficiency and a faster way to do the same."),
     FocusArea("security", "Find one security weakness (injection, unsafe input, secrets)."),
-    FocusArea("simplification", "Find one way to make this code simpler without changing behaviour."),
+    FocusArea(
+        "simplification", "Find one way to make this code simpler without changing behaviour."
+    ),
     FocusArea("architecture", "Find one design problem in how this code is structured or coupled."),
     FocusArea("missing_feature", "Suggest one small missing capability this code clearly needs."),
     FocusArea("dead_code", "Find code here that is unused, unreachable or never wired up."),

@@ -46,7 +46,9 @@ def find_tail_loop(text: str) -> LoopFound | None:
             start = n - repeats * period
             while start > 0 and text[start - 1] == text[start - 1 + period]:
                 start -= 1
-            return LoopFound(period=period, repeats=repeats, keep_chars=_natural_cut(text, start, period))
+            return LoopFound(
+                period=period, repeats=repeats, keep_chars=_natural_cut(text, start, period)
+            )
     return None
 
 

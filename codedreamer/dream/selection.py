@@ -60,6 +60,8 @@ def choose(
         fresh = not covered(candidate, dreamed)
         score = (1.0 if fresh else 0.0) + complexity(candidate.content) + rng.random() * 0.05
         if best is None or score > best.score:
-            reason = "not dreamed about yet" if fresh else "sample held only code dreamed about before"
+            reason = (
+                "not dreamed about yet" if fresh else "sample held only code dreamed about before"
+            )
             best = Choice(candidate.key, score, reason)
     return best

@@ -19,7 +19,8 @@ NEAR_DUPLICATE_SIMILARITY = 0.8
 # Whole-answer refusals. Matched only near the start of a short answer, because a long
 # answer that says "no issues with X; however Y is wrong" is a real finding.
 _NOTHING_TO_IMPROVE = re.compile(
-    r"\b(no (significant |obvious |major )?(issues|problems|improvements?)( (were )?(found|needed|identified))?"
+    r"\b(no (significant |obvious |major )?(issues|problems|improvements?)"
+    r"( (were )?(found|needed|identified))?"
     r"|nothing to improve|looks (good|fine|correct)|is already (optimal|well[- ]written))\b",
     re.IGNORECASE,
 )
@@ -147,7 +148,9 @@ def validate_insight(
     if best_similarity >= NEAR_DUPLICATE_SIMILARITY:
         detail = f"{best_similarity:.2f} similar to {best_id}"
         return Verdict(False, "near_duplicate", detail, novelty, checks)
-    checks["duplicate"] = f"max similarity {best_similarity:.2f}" + (f" ({best_id})" if best_id else "")
+    checks["duplicate"] = f"max similarity {best_similarity:.2f}" + (
+        f" ({best_id})" if best_id else ""
+    )
     if novelty < novelty_threshold:
         detail = f"novelty {novelty:.2f} < {novelty_threshold:.2f}"
         return Verdict(False, "not_novel", detail, novelty, checks)

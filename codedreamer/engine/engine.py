@@ -49,7 +49,9 @@ if TYPE_CHECKING:
     from codedreamer.storage.store import DreamStore
 
 SAMPLE_SIZE = 24
-_TITLE = re.compile(r"^\s*(?:#+\s*)?\**TITLE\**\s*:\s*\**(.+?)\**\s*$", re.IGNORECASE | re.MULTILINE)
+_TITLE = re.compile(
+    r"^\s*(?:#+\s*)?\**TITLE\**\s*:\s*\**(.+?)\**\s*$", re.IGNORECASE | re.MULTILINE
+)
 
 
 @dataclass(frozen=True)
@@ -167,23 +169,22 @@ class Engine:
         )
         model = self.models.reasoning
         wanted = max_tokens or settings.reasoning_max_tokens
-        from codedreamer.models.budget import PromptSection, build_messages
+        from codedreamer.models.budget import PromptSection, budget_prompt
 
-        messages, budgeted_tokens = build_messages(
+        prompt = budget_prompt(
             model,
-            system=THINK_SYSTEM,
-            sections=[
+            THINK_SYSTEM,
+            [
                 PromptSection("task", think_task(focus), PRIORITY_TASK, required=True),
                 PromptSection("code", code_block(seed), PRIORITY_CODE, required=True),
             ],
-            n_ctx=model.n_ctx,
             max_tokens=wanted,
         )
         think = run_stage(
             model,
-            messages,
+            prompt.messages,
             stage="think",
-            max_tokens=budgeted_tokens,
+            max_tokens=prompt.max_tokens,
             temperature=settings.dream_temperature,
             repeat_penalty=settings.repeat_penalty,
             sink=self._sink,
@@ -226,7 +227,9 @@ class Engine:
             seed_code=chunk.content,
         )
         path = self.store.save_new(dream)
-        self._sink(DreamSaved(dream_id=dream.id, path=str(path), title=dream.title, novelty=dream.novelty))
+        self._sink(
+            DreamSaved(dream_id=dream.id, path=str(path), title=dream.title, novelty=dream.novelty)
+        )
         return CycleOutcome(dream=dream)
 
     def _select_chunk(self, earlier: list[Dream]) -> tuple[Chunk, str]:
@@ -238,9 +241,7 @@ class Engine:
             )
         sample = index.random_chunks(SAMPLE_SIZE, self._rng)
         by_key = {chunk.id: chunk for chunk in sample}
-        candidates = [
-            Candidate(c.id, c.path, c.start_line, c.end_line, c.content) for c in sample
-        ]
+        candidates = [Candidate(c.id, c.path, c.start_line, c.end_line, c.content) for c in sample]
         dreamed = {(d.source_path, d.line_start, d.line_end) for d in earlier}
         choice = choose(candidates, dreamed, self._rng)
         if choice is None:
