@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_index_indexer import make_settings
 
 from codedreamer.index.embedder import GgufEmbedder, LexicalEmbedder, build_embedder
-
-from test_index_indexer import make_settings
 
 
 def test_lexical_vectors_are_unit_length_and_deterministic_across_processes() -> None:

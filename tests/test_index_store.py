@@ -11,13 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_index_indexer import _age, _write, make_settings
 
 from codedreamer.errors import CodeIndexError
 from codedreamer.index.embedder import LexicalEmbedder
 from codedreamer.index.indexer import index_codebase, open_index
 from codedreamer.index.store import IndexStore
-
-from test_index_indexer import _age, _write, make_settings
 
 LANGS = Path(__file__).parent / "fixtures" / "index" / "langs"
 

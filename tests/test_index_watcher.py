@@ -8,11 +8,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from test_index_indexer import _age, _write, make_settings
+
 from codedreamer.index.indexer import IndexReport, index_codebase, open_index
 from codedreamer.index.store import IndexStore
 from codedreamer.index.watcher import LiveIndexer
-
-from test_index_indexer import _age, _write, make_settings
 
 
 def _wait(condition: Callable[[], bool], timeout: float = 10.0) -> float:
