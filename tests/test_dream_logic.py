@@ -162,3 +162,26 @@ def test_title_extraction() -> None:
     assert extract_title("The loop is slow. It reads twice.", "fb") == "The loop is slow."
     assert extract_title("", "fallback") == "fallback"
     assert len(extract_title("TITLE: " + "x" * 300, "fb")) == 100
+
+
+def test_words_in_comments_and_strings_do_not_ground_a_dream() -> None:
+    code = (
+        "def load(path):  # the following lines are slow\n"
+        '    """Read the configuration."""\n'
+        '    return open(path, "rb").read()  // configuration\n'
+    )
+    from codedreamer.dream.validation import code_identifiers
+
+    assert code_identifiers(code) == {"load", "path", "open", "read"}
+    prose = (
+        "The following configuration lines are slow and should be cached for speed, "
+        "since they are read on every request."
+    )
+    verdict = validate_insight(prose, seed_code=code, symbols=[], earlier=[], novelty_threshold=0)
+    assert verdict.reason == "ungrounded"
+
+
+def test_title_skips_a_preamble_line() -> None:
+    assert extract_title("Here's a breakdown of the code:\n1. The loop is slow.", "fb") == (
+        "The loop is slow."
+    )

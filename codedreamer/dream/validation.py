@@ -96,12 +96,21 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b)
 
 
+# Comments and string literals hold English words ("are", "following") that would make
+# any prose look grounded; strip them (approximately, for every language) first.
+_NON_CODE = re.compile(
+    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|/\*[\s\S]*?\*/'
+    r'|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'|`[^`]*`'
+    r"|(?<![:\w])#[^\n]*|//[^\n]*"
+)
+
+
 def code_identifiers(code: str) -> set[str]:
     """Identifiers in the seed code that are specific enough to prove the text is about it."""
     return {
         name
-        for name in _IDENTIFIER.findall(code)
-        if name.lower() not in _COMMON_WORDS and not name.isdigit()
+        for name in _IDENTIFIER.findall(_NON_CODE.sub(" ", code))
+        if name.lower() not in _COMMON_WORDS
     }
 
 

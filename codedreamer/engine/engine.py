@@ -67,7 +67,10 @@ def extract_title(text: str, fallback: str) -> str:
     if match:
         title = match.group(1)
     else:
-        first = next((line for line in text.splitlines() if line.strip()), fallback)
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        # "Here is my analysis:" is a preamble, not a title.
+        first = next((line for line in lines if not line.endswith(":")), fallback)
+        first = re.sub(r"^(\d+[.)]|[-*•])\s+", "", first)
         title = re.split(r"(?<=[.!?])\s", first.strip(), maxsplit=1)[0]
     title = title.strip().strip("#*").strip()
     return (title[:97] + "...") if len(title) > 100 else (title or fallback)
