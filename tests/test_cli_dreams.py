@@ -372,3 +372,18 @@ def test_briefing_bad_hours_is_one_line_exit_2(dreams_dir: Path) -> None:
     result = run_cli(dreams_dir, "briefing", "--hours", "0")
     assert result.returncode == 2
     assert "--hours must be positive" in one_line_error(result.stderr)
+
+
+def test_other_modules_can_add_dreams_subcommands(sample: dict[str, Dream]) -> None:
+    from codedreamer.cli.dreams_cmd import dreams_group
+
+    app = build_app()
+
+    def export() -> None:
+        """Export dreams."""
+        print("exported")
+
+    dreams_group(app).command("export")(export)
+    for args, expected in ((["dreams", "export"], "exported"), (["dreams", "list"], "Dreams:")):
+        result = CliRunner().invoke(app, args, catch_exceptions=False)
+        assert result.exit_code == 0 and expected in result.stdout

@@ -383,3 +383,24 @@ def test_list_of_a_file_instead_of_a_directory_is_a_storage_error(tmp_path: Path
     not_a_dir.write_text("x")
     with pytest.raises(StorageError, match="cannot list dreams"):
         DreamStore(not_a_dir).list()
+
+
+def test_remove_stale_temp_files_only_removes_old_temp_files(tmp_path: Path) -> None:
+    import os
+
+    store = DreamStore(tmp_path)
+    dream = make_dream()
+    store.save_new(dream)
+    old_temp = tmp_path / f".{dream.id}.md.0123456789ab.tmp"
+    fresh_temp = tmp_path / f".{dream.id}.md.ba9876543210.tmp"
+    lookalike = tmp_path / ".notes.md.0123.tmp"
+    for path in (old_temp, fresh_temp, lookalike):
+        path.write_text("partial")
+    two_hours_ago = time.time() - 7200
+    for path in (old_temp, lookalike, store.path_for(dream.id)):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    assert store.remove_stale_temp_files(older_than_sec=3600) == 1
+    assert not old_temp.exists()
+    assert fresh_temp.exists() and lookalike.exists()
+    assert store.load(dream.id) == dream
+    assert DreamStore(tmp_path / "missing").remove_stale_temp_files() == 0

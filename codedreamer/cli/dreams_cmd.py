@@ -39,17 +39,30 @@ STATUS_STYLES = {"pending": "cyan", "applied": "green", "rejected": "red", "defe
 
 
 def register(app: typer.Typer) -> None:
+    group = dreams_group(app)
+    group.command("list")(list_dreams)
+    group.command("show")(show_dream)
+    group.command("mark")(mark_dream)
+    group.command("actionable")(actionable_dreams)
+
+
+def dreams_group(app: typer.Typer) -> typer.Typer:
+    """The `dreams` sub-command group of `app`, created on first use.
+
+    Other modules add their own `dreams` sub-commands (reflect, apply, export) with
+    `dreams_group(app).command("reflect")(...)`, whatever order they register in.
+    """
+    for group in app.registered_groups:
+        if group.name == "dreams" and group.typer_instance is not None:
+            return group.typer_instance
     dreams_app = typer.Typer(
         name="dreams",
         help="List, read and triage dreams (the Markdown files under DREAMER_DREAMS_DIR).",
         no_args_is_help=True,
         rich_markup_mode=None,
     )
-    dreams_app.command("list")(list_dreams)
-    dreams_app.command("show")(show_dream)
-    dreams_app.command("mark")(mark_dream)
-    dreams_app.command("actionable")(actionable_dreams)
     app.add_typer(dreams_app, name="dreams")
+    return dreams_app
 
 
 # ---------------------------------------------------------------- shared helpers

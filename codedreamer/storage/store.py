@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -30,6 +31,7 @@ LOCK_DIR_NAME = ".locks"
 # Long enough for any honest writer (a rewrite takes milliseconds), short enough that a
 # stuck process shows up as an error instead of a hung command.
 DEFAULT_LOCK_TIMEOUT_SEC = 10.0
+_STALE_TEMP = re.compile(r"\.\d{8}-\d{6}-[0-9a-f]{8}\.md\.[0-9a-f]+\.tmp")
 
 
 class DreamIdTaken(StorageError):
@@ -191,6 +193,27 @@ class DreamStore:
         return self.update(
             dream_id, lambda dream: replace(dream, status=new_status, status_reason=reason)
         )
+
+    def remove_stale_temp_files(self, older_than_sec: float = 3600.0) -> int:
+        """Delete temporary files that writers killed mid-write left behind; return how many.
+
+        Only names of this store's own temporary files (`.<id>.md.<hex>.tmp`) older than
+        `older_than_sec` are touched, so a write in progress is never disturbed.
+        """
+        if not self.dreams_dir.is_dir():
+            return 0
+        cutoff = time.time() - older_than_sec
+        removed = 0
+        for path in self.dreams_dir.iterdir():
+            if not _STALE_TEMP.fullmatch(path.name):
+                continue
+            try:
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except FileNotFoundError:
+                continue  # another process cleaned it first
+        return removed
 
     # ------------------------------------------------------------ locking
 
