@@ -175,7 +175,7 @@ def test_words_in_comments_and_strings_do_not_ground_a_dream() -> None:
     assert code_identifiers(code) == {"load", "path", "open", "read"}
     prose = (
         "The following configuration lines are slow and should be cached for speed, "
-        "since they are read on every request."
+        "since they are parsed again for each request."
     )
     verdict = validate_insight(prose, seed_code=code, symbols=[], earlier=[], novelty_threshold=0)
     assert verdict.reason == "ungrounded"
