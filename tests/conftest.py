@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,9 @@ from codedreamer.models.runtime import ChatModel, ModelSpec
 def bundled_chat_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatModel]:
     """The real bundled SmolLM2 chat model, n_ctx 2048, CPU only, loaded once per session.
 
-    Tests that use it must be marked `@pytest.mark.model`.
+    Tests that use it must be marked `@pytest.mark.model`. One thread: llama.cpp threads
+    wait for each other at every step, so on a busy 2-core machine two threads ran 2-3x
+    slower than one (measured); one thread keeps the suite's time predictable.
     """
     log_dir: Path = tmp_path_factory.mktemp("llama-logs")
     spec = ModelSpec(
@@ -25,7 +26,7 @@ def bundled_chat_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cha
         env_var="DREAMER_MODEL_PATH",
         n_ctx=2048,
         n_gpu_layers=0,
-        n_threads=max(1, os.cpu_count() or 1),
+        n_threads=1,
     )
     model = ChatModel(spec, log_path=log_dir / "llama.log")
     model.load()

@@ -22,6 +22,7 @@ from codedreamer.models.budget import (
     trim_section,
 )
 from codedreamer.models.data import ChatMessage
+from codedreamer.models.runtime import ChatModel
 
 Counter = Callable[[str], int]
 
@@ -255,3 +256,30 @@ def test_budget_prompt_error_names_the_numbers() -> None:
     sections = [PromptSection("code", "a b c d e f g h i j k l m n o p", 1, required=True)]
     with pytest.raises(PromptBudgetError, match=r"n_ctx is 20; raise DREAMER_N_CTX"):
         budget_prompt(model, "system words here", sections, max_tokens=50)
+
+
+@pytest.mark.model
+@settings(max_examples=25, deadline=None)
+@given(
+    sections=sections_strategy,
+    n_ctx=st.integers(min_value=40, max_value=400),
+    max_tokens=st.integers(min_value=1, max_value=300),
+)
+def test_budget_prompt_with_the_real_tokenizer(
+    bundled_chat_model: ChatModel,
+    sections: list[PromptSection],
+    n_ctx: int,
+    max_tokens: int,
+) -> None:
+    model = bundled_chat_model
+    try:
+        prompt = budget_prompt(
+            model, "You review code.", sections, max_tokens=max_tokens, n_ctx=n_ctx
+        )
+    except PromptBudgetError as exc:
+        assert "\n" not in str(exc)
+        return
+    # Counted again independently, through the template exactly as llama.cpp will see it.
+    assert model.count_prompt_tokens(prompt.messages) == prompt.prompt_tokens
+    assert prompt.prompt_tokens + prompt.max_tokens <= n_ctx
+    assert_well_formed(sections, prompt.sections)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import gc
+import json
 import logging
-import os
 import shutil
 import threading
 import time
@@ -14,7 +14,13 @@ import pytest
 from test_models_gguf import write_gguf
 
 from codedreamer.errors import ModelLoadError
-from codedreamer.models.budget import PromptBudgetError
+from codedreamer.models.budget import (
+    TRIM_NOTE,
+    PromptBudgetError,
+    PromptSection,
+    budget_prompt,
+    join_sections,
+)
 from codedreamer.models.bundled import bundled_model_path
 from codedreamer.models.runtime import ChatMessage, ChatModel, ModelSpec
 
@@ -30,7 +36,7 @@ def spec_for(path: Path, env_var: str = "DREAMER_MODEL_PATH", n_ctx: int = 512) 
         env_var=env_var,
         n_ctx=n_ctx,
         n_gpu_layers=0,
-        n_threads=max(1, os.cpu_count() or 1),
+        n_threads=1,
     )
 
 
@@ -204,15 +210,19 @@ def test_chat_format_is_the_ggufs_own(bundled_chat_model: ChatModel) -> None:
     assert bundled_chat_model.n_ctx == 2048
 
 
-def test_load_logs_format_and_keeps_fd2_clean(
+def test_load_logs_format_caps_n_ctx_and_keeps_fd2_clean(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    model = ChatModel(spec_for(bundled_model_path()), log_path=tmp_path / "llama.log")
+    spec = spec_for(bundled_model_path(), n_ctx=1_000_000)
+    model = ChatModel(spec, log_path=tmp_path / "llama.log")
     assert not model.loaded
     with caplog.at_level(logging.INFO, logger="codedreamer.models.runtime"):
         model.load()
     try:
         assert "chat format chat_template.default" in caplog.text
+        assert model.n_ctx_train is not None
+        assert model.n_ctx == model.n_ctx_train < 1_000_000
+        assert "above the model's trained context" in caplog.text
         assert capfd.readouterr().err == ""
     finally:
         model.close()
@@ -274,15 +284,39 @@ def test_bad_file_fails_before_llama_cpp(tmp_path: Path) -> None:
     assert not model.loaded
 
 
-def test_n_ctx_is_capped_at_the_trained_context(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    model = ChatModel(spec_for(bundled_model_path(), n_ctx=1_000_000), log_path=tmp_path / "l")
-    with caplog.at_level(logging.INFO, logger="codedreamer.models.runtime"):
-        model.load()
+def test_budgeted_prompt_runs_in_a_small_context(tmp_path: Path) -> None:
+    model = ChatModel(spec_for(bundled_model_path(), n_ctx=256), log_path=tmp_path / "l")
+    code = "\n".join(f"def f{i}(x):\n    return x * {i}\n" for i in range(80))
+    sections = [
+        PromptSection("task", "Name one function defined below.", 10, required=True),
+        PromptSection("code", code, 5, required=True),
+        PromptSection("notes", "Earlier insight: the functions are similar.\n" * 20, 1),
+    ]
     try:
-        assert model.n_ctx_train is not None
-        assert model.n_ctx == model.n_ctx_train
-        assert "above the model's trained context" in caplog.text
+        unbudgeted = [ChatMessage("user", join_sections(sections))]
+        with pytest.raises(PromptBudgetError):
+            model.chat(unbudgeted, max_tokens=64, temperature=0.0)
+        prompt = budget_prompt(model, "You are terse.", sections, max_tokens=64)
+        assert prompt.n_ctx == 256
+        assert [s.name for s in prompt.sections][:2] == ["task", "code"]
+        assert prompt.sections[1].text.endswith(TRIM_NOTE)
+        response = model.chat(prompt.messages, max_tokens=prompt.max_tokens, temperature=0.0)
+        assert response.text()
+        assert response.stats is not None
+        assert response.stats.prompt_tokens + prompt.max_tokens <= 256
     finally:
         model.close()
+
+
+def test_json_schema_constrains_the_output(bundled_chat_model: ChatModel) -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "severity": {"type": "string", "enum": ["NONE", "MINOR", "MODERATE", "MAJOR"]},
+        },
+        "required": ["severity"],
+    }
+    messages = [ChatMessage("user", "A function never closes the file it opens. Rate it.")]
+    response = bundled_chat_model.chat(messages, max_tokens=24, temperature=0.0, json_schema=schema)
+    value = json.loads(response.text())
+    assert value["severity"] in {"NONE", "MINOR", "MODERATE", "MAJOR"}

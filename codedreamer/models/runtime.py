@@ -22,10 +22,11 @@ Traps handled here:
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,6 +102,7 @@ class ChatModel:
         self._chat_format: str | None = None
         self._n_ctx: int | None = None
         self._n_ctx_train: int | None = None
+        self._grammars: dict[str, Any] = {}
 
     # -- identity ------------------------------------------------------------------------
 
@@ -260,10 +262,13 @@ class ChatModel:
         stop: Sequence[str] = (),
         cancel: threading.Event | None = None,
         seed: int | None = None,
+        json_schema: Mapping[str, Any] | None = None,
     ) -> ChatResponse:
         """Start a streamed chat completion; generation begins when the response is iterated.
 
-        Raises PromptBudgetError when prompt + max_tokens would exceed n_ctx.
+        `json_schema` constrains the output with a grammar built from the schema (the
+        `response_format` json_schema option of llama-cpp-python is silently ignored, so we
+        do not use it). Raises PromptBudgetError when prompt + max_tokens would exceed n_ctx.
         """
         if max_tokens < 1:
             raise PromptBudgetError(f"max_tokens must be positive (got {max_tokens})")
@@ -283,7 +288,22 @@ class ChatModel:
             "seed": seed,
             "stream": True,
         }
+        if json_schema is not None:
+            params["grammar"] = self._grammar_for(json_schema)
         return ChatResponse(self, params, prompt_tokens, cancel)
+
+    def _grammar_for(self, schema: Mapping[str, Any]) -> Any:
+        from llama_cpp.llama_grammar import LlamaGrammar
+
+        key = json.dumps(schema, sort_keys=True)
+        grammar = self._grammars.get(key)
+        if grammar is None:
+            # A grammar is only its text; llama.cpp builds a fresh sampler from it per call,
+            # so one object can be reused across generations.
+            with stderr_to_file(self.log_path):
+                grammar = LlamaGrammar.from_json_schema(key, verbose=False)
+            self._grammars[key] = grammar
+        return grammar
 
     def _acquire(self, cancel: threading.Event | None) -> bool:
         """Take the generation lock; give up (False) if `cancel` is set while waiting."""
