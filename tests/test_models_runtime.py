@@ -320,3 +320,18 @@ def test_json_schema_constrains_the_output(bundled_chat_model: ChatModel) -> Non
     response = bundled_chat_model.chat(messages, max_tokens=24, temperature=0.0, json_schema=schema)
     value = json.loads(response.text())
     assert value["severity"] in {"NONE", "MINOR", "MODERATE", "MAJOR"}
+
+
+def test_same_thread_reentry_fails_instead_of_deadlocking(bundled_chat_model: ChatModel) -> None:
+    first = bundled_chat_model.chat(COUNT, max_tokens=16, temperature=0.0)
+    iterator = iter(first)
+    next(iterator)
+    second = bundled_chat_model.chat(COUNT, max_tokens=4, temperature=0.0)
+    with pytest.raises(RuntimeError, match="still open in this thread"):
+        second.text()
+    with pytest.raises(RuntimeError, match="still open in this thread"):
+        bundled_chat_model.close()
+    assert bundled_chat_model.loaded
+    first.close()
+    third = bundled_chat_model.chat(COUNT, max_tokens=4, temperature=0.0)
+    assert third.text()

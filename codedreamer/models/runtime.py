@@ -99,6 +99,9 @@ class ChatModel:
         self._llama: Any = None
         self._formatter: Any = None
         self._progress: _Progress | None = None
+        # Thread holding the generation lock, so a same-thread re-entry fails loudly
+        # instead of deadlocking on the non-reentrant lock.
+        self._owner: int | None = None
         self._chat_format: str | None = None
         self._n_ctx: int | None = None
         self._n_ctx_train: int | None = None
@@ -224,7 +227,12 @@ class ChatModel:
         self._llama = llama
 
     def close(self) -> None:
-        """Free the model; waits for a streaming response to finish first."""
+        """Free the model; waits for a response streaming in another thread to finish.
+
+        Raises RuntimeError if a response of this model is still open in this same thread
+        (waiting for it would never end): close that response first.
+        """
+        self._refuse_reentry("close the model")
         with self._lock:
             llama, self._llama = self._llama, None
             if llama is not None:
@@ -305,11 +313,20 @@ class ChatModel:
             self._grammars[key] = grammar
         return grammar
 
+    def _refuse_reentry(self, action: str) -> None:
+        if self._owner == threading.get_ident():
+            raise RuntimeError(
+                f"{self.name}: cannot {action} while a response from it is still open in this "
+                "thread; iterate that response to the end or close() it first"
+            )
+
     def _acquire(self, cancel: threading.Event | None) -> bool:
         """Take the generation lock; give up (False) if `cancel` is set while waiting."""
+        self._refuse_reentry("start a generation")
         while not self._lock.acquire(timeout=_LOCK_POLL_SECONDS):
             if cancel is not None and cancel.is_set():
                 return False
+        self._owner = threading.get_ident()
         return True
 
 
@@ -403,6 +420,7 @@ def _stream(state: _Generation) -> Generator[str, None, None]:
             stream.close()
             model._progress = None
     finally:
+        model._owner = None
         model._lock.release()
         if state.stats is None:
             state.finish(reason, time.perf_counter() - start, first)
