@@ -14,57 +14,25 @@ import numpy as np
 import pytest
 
 from codedreamer.memory.code_sync import (
-    ImportResolver,
     backfill_from_index,
     chunk_locations,
+    dependencies_between,
     node_vectors,
-    resolve_imports,
 )
 from codedreamer.memory.graph import KnowledgeGraph
 from codedreamer.memory.graph_types import EdgeKind, code_entity_id, code_file_id
 
-PATHS = [
-    "pkg/__init__.py",
-    "pkg/core.py",
-    "pkg/sub/helpers.py",
-    "src/lib/config.py",
-    "web/util.js",
-    "web/app/main.ts",
-    "web/app/index.ts",
-    "native/util.h",
-    "native/util.c",
-    "a/utils.py",
-    "b/utils.py",
-]
 
-
-@pytest.mark.parametrize(
-    ("importer", "target", "expected"),
-    [
-        ("pkg/sub/helpers.py", "pkg.core", "pkg/core.py"),
-        ("pkg/sub/helpers.py", "pkg", "pkg/__init__.py"),
-        ("pkg/sub/helpers.py", "..core", "pkg/core.py"),
-        ("pkg/core.py", ".sub.helpers", "pkg/sub/helpers.py"),
-        ("pkg/core.py", "lib.config", "src/lib/config.py"),  # src layout, unique suffix
-        ("web/app/main.ts", "../util", "web/util.js"),
-        ("web/util.js", "./app", "web/app/index.ts"),
-        ("native/util.c", '"util.h"', "native/util.h"),
-        ("pkg/core.py", "utils", None),  # two candidates: never guess
-        ("pkg/core.py", "numpy", None),  # a library, not indexed
-        ("pkg/core.py", "pkg.core", None),  # importing itself is no dependency
-        ("pkg/core.py", "", None),
-    ],
-)
-def test_import_resolution(importer: str, target: str, expected: str | None) -> None:
-    assert ImportResolver(PATHS).resolve(importer, target) == expected
-
-
-def test_resolve_imports_counts_what_is_outside_the_index() -> None:
-    resolved, unresolved = resolve_imports(
-        {"pkg/core.py": ["os", ".sub.helpers", ".sub.helpers", "requests"]}, PATHS
+def test_dependencies_keep_only_files_with_nodes() -> None:
+    kept, missing = dependencies_between(
+        {
+            "pkg/core.py": ["pkg/util.py", "pkg/util.py", "pkg/core.py", "gone.py"],
+            "not-a-node.py": ["pkg/core.py"],
+        },
+        ["pkg/core.py", "pkg/util.py"],
     )
-    assert resolved == {"pkg/core.py": ["pkg/sub/helpers.py"]}
-    assert unresolved == 2
+    assert kept == {"pkg/core.py": ["pkg/util.py"]}
+    assert missing == 1
 
 
 def test_node_vectors_average_chunks_of_one_definition() -> None:
@@ -138,7 +106,8 @@ def small_index() -> MemoryIndex:
     vectors = np.array(
         [[1, 0, 0], [0.98, 0.05, 0], [0, 1, 0], [0, 0.9, 0.3], [0.1, 0.1, 1]], dtype=np.float32
     )
-    return MemoryIndex(entities, {"app/main.py": ["app.db", "sys"]}, chunks, vectors)
+    # Imports as the index reports them: already resolved to indexed files.
+    return MemoryIndex(entities, {"app/main.py": ["app/db.py", "app/gone.py"]}, chunks, vectors)
 
 
 def test_backfill_from_index_creates_every_edge_kind_and_is_idempotent() -> None:

@@ -330,7 +330,7 @@ def _print_backfill(report: BackfillReport, after: GraphStats, as_json: bool) ->
         console.print(Text(f"Stale edges removed: {gone}."))
     if report.unresolved_imports:
         console.print(
-            Text(f"{report.unresolved_imports} imports point outside the index (libraries).")
+            Text(f"{report.unresolved_imports} imported files have no graph node; not linked.")
         )
     for note in report.notes:
         console.print(Text(f"Note: {note}", style="dim"))

@@ -1,15 +1,14 @@
 """Glue between the code index and the knowledge graph, used by `graph backfill`.
 
 The graph takes plain inputs; this module turns what the index reports into them: CODE
-nodes from the index's entities, `depends_on` edges from its import lists (import strings
-as written, resolved to indexed files here), `similar` edges from its stored chunk vectors
-(averaged per definition). Everything the index is asked for goes through the small
-`CodeIndexSource` protocol, so this module is tested without LanceDB.
+nodes from the index's entities, `depends_on` edges from its resolved imports, `similar`
+edges from its stored chunk vectors (combined per definition). Everything the index is
+asked for goes through the small `CodeIndexSource` protocol, so the logic here is tested
+without LanceDB (and, in tests/test_graph_index_integration.py, with it).
 """
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -29,32 +28,6 @@ from codedreamer.memory.graph_types import (
 
 DEFAULT_SIMILAR_K = 5
 DEFAULT_SIMILAR_THRESHOLD = 0.8
-
-# Extensions tried when an import names a module without its file extension.
-SOURCE_EXTENSIONS = (
-    ".py",
-    ".pyi",
-    ".ts",
-    ".tsx",
-    ".js",
-    ".jsx",
-    ".mjs",
-    ".cjs",
-    ".go",
-    ".rs",
-    ".java",
-    ".kt",
-    ".cs",
-    ".rb",
-    ".php",
-    ".c",
-    ".h",
-    ".cc",
-    ".cpp",
-    ".hpp",
-    ".sh",
-)
-PACKAGE_FILES = ("__init__.py", "index.ts", "index.tsx", "index.js", "mod.rs")
 
 
 class EntityLike(Protocol):
@@ -96,93 +69,23 @@ def entity_inputs(entities: Iterable[EntityLike]) -> list[CodeEntityInput]:
 # --------------------------------------------------------------------------- imports
 
 
-class ImportResolver:
-    """Maps import strings as written (`pkg.mod`, `./util`, `../lib/x.h`) to indexed files."""
-
-    def __init__(self, paths: Iterable[str]) -> None:
-        self._paths = set(paths)
-        self._by_stem: dict[str, list[str]] = {}
-        for path in sorted(self._paths):
-            stem, ext = posixpath.splitext(path)
-            if ext:
-                self._by_stem.setdefault(stem, []).append(path)
-            base = posixpath.basename(path)
-            if base in PACKAGE_FILES:
-                self._by_stem.setdefault(posixpath.dirname(path), []).append(path)
-        # Trailing parts of each stem, so `pkg.mod` finds `src/pkg/mod.py` (src layouts).
-        self._by_suffix: dict[str, set[str]] = {}
-        for stem in self._by_stem:
-            parts = stem.split("/")
-            for i in range(1, len(parts)):
-                self._by_suffix.setdefault("/".join(parts[i:]), set()).add(stem)
-
-    def resolve(self, importer: str, target: str) -> str | None:
-        """The indexed file `importer` means by `target`, or None if it is not indexed."""
-        target = target.strip().strip("\"'<>")
-        if not target:
-            return None
-        here = posixpath.dirname(importer)
-        for candidate in self._candidates(here, target):
-            found = self._lookup(candidate)
-            if found is not None and found != importer:
-                return found
-        return None
-
-    def _candidates(self, here: str, target: str) -> list[str]:
-        if target.startswith(("./", "../")) or target in (".", ".."):
-            return [posixpath.normpath(posixpath.join(here, target))]
-        if target.startswith("."):  # Python relative import: one dot per package level up
-            dots = len(target) - len(target.lstrip("."))
-            base = here
-            for _ in range(dots - 1):
-                base = posixpath.dirname(base)
-            rest = target[dots:].replace(".", "/")
-            return [posixpath.normpath(posixpath.join(base, rest)) if rest else base]
-        slashed = target.replace("::", "/")
-        dotted = slashed.replace(".", "/") if "/" not in slashed else slashed
-        # Exact names first, then the same name beside the importer (C includes, Go pkgs).
-        options = [slashed, dotted, posixpath.normpath(posixpath.join(here, slashed))]
-        return list(dict.fromkeys(o for o in options if o and not o.startswith("..")))
-
-    def _lookup(self, candidate: str) -> str | None:
-        if candidate in self._paths:
-            return candidate
-        matches = self._by_stem.get(candidate)
-        if not matches:
-            stems = self._by_suffix.get(candidate, set())
-            # Only an unambiguous suffix counts: two `utils` packages must not be guessed.
-            matches = self._by_stem[next(iter(stems))] if len(stems) == 1 else None
-        if matches:
-            return min(matches, key=_extension_rank)
-        return None
-
-
-def _extension_rank(path: str) -> int:
-    ext = posixpath.splitext(path)[1]
-    return SOURCE_EXTENSIONS.index(ext) if ext in SOURCE_EXTENSIONS else len(SOURCE_EXTENSIONS)
-
-
-def resolve_imports(
-    imports: Mapping[str, Sequence[str]], paths: Iterable[str]
+def dependencies_between(
+    imports: Mapping[str, Sequence[str]], file_paths: Iterable[str]
 ) -> tuple[dict[str, list[str]], int]:
-    """(importer -> imported indexed files, count of import strings that are not indexed).
+    """(importer -> imported files, count of targets without a file node).
 
-    Imports of libraries outside the codebase are the common unresolved case; they are
-    counted, not errors.
+    The index already resolves import strings to indexed files (`IndexStore.file_imports`);
+    here only files that have a graph node count, and self-imports are dropped.
     """
-    resolver = ImportResolver(paths)
-    resolved: dict[str, list[str]] = {}
-    unresolved = 0
+    known = set(file_paths)
+    kept: dict[str, list[str]] = {}
+    missing = 0
     for importer, targets in imports.items():
-        found: list[str] = []
-        for target in targets:
-            path = resolver.resolve(importer, target)
-            if path is None:
-                unresolved += 1
-            elif path not in found:
-                found.append(path)
-        resolved[importer] = found
-    return resolved, unresolved
+        found = [t for t in dict.fromkeys(targets) if t in known and t != importer]
+        missing += sum(1 for t in set(targets) if t not in known)
+        if importer in known:
+            kept[importer] = found
+    return kept, missing
 
 
 # --------------------------------------------------------------------------- vectors
@@ -264,7 +167,7 @@ def backfill_from_index(
     notes: list[str] = []
 
     file_paths = [n.path for n in graph.nodes(graph.node_ids(NodeKind.CODE)) if n.detail == "file"]
-    resolved, unresolved = resolve_imports(index.file_imports(), file_paths)
+    resolved, unresolved = dependencies_between(index.file_imports(), file_paths)
     deps_added, deps_removed = graph.set_dependencies(resolved)
     added[EdgeKind.DEPENDS_ON.label] = deps_added
     removed[EdgeKind.DEPENDS_ON.label] = deps_removed

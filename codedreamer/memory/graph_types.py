@@ -174,7 +174,11 @@ class SyncReport:
 
 @dataclass(frozen=True)
 class BackfillReport:
-    """Edges created by `graph backfill`, by kind, and what could not be linked."""
+    """Edges created by `graph backfill`, by kind, and what could not be linked.
+
+    `unresolved_imports` counts imported files (as the index resolved them) that have no
+    CODE node in the graph.
+    """
 
     sync: SyncReport | None = None
     edges_added: dict[str, int] = field(default_factory=dict)
