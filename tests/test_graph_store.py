@@ -214,6 +214,29 @@ def test_files_from_different_saves_are_rejected(tmp_path: Path) -> None:
         load_graph(first)
 
 
+def test_a_save_between_the_two_reads_is_retried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save_graph(sample_graph(), tmp_path)
+    stale_nodes = (tmp_path / "nodes.arrow").read_bytes()
+    real_read = graph_store._read_table
+    reads: list[Path] = []
+
+    def racing_read(path: Path) -> pa.Table:
+        reads.append(path)
+        if len(reads) == 1:  # the first nodes read sees the previous save
+            return pa.ipc.open_file(pa.BufferReader(stale_nodes)).read_all()
+        return real_read(path)
+
+    graph = load_graph(tmp_path)  # consistent: nothing to retry yet
+    other = load_graph(tmp_path)
+    other.upsert_node(NodeInput(id="fact:later", kind=NodeKind.FACT))
+    save_graph(other, tmp_path)
+    monkeypatch.setattr(graph_store, "_read_table", racing_read)
+    reloaded = load_graph(tmp_path)
+    assert len(reads) == 4 and "fact:later" in reloaded and "fact:later" not in graph
+
+
 def test_a_lone_file_is_an_error_not_an_empty_graph(tmp_path: Path) -> None:
     save_graph(sample_graph(), tmp_path)
     (tmp_path / "edges.arrow").unlink()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +43,7 @@ NODES_FILE = "nodes.arrow"
 EDGES_FILE = "edges.arrow"
 LOCK_FILE = ".graph.lock"
 SCHEMA_VERSION = "1"
+READ_ATTEMPTS = 3
 META_SCHEMA = b"codedreamer.graph.schema"
 META_SNAPSHOT = b"codedreamer.graph.snapshot"
 
@@ -365,11 +367,17 @@ def load_graph(
     if not has_nodes or not has_edges:
         missing = nodes_path if not has_nodes else edges_path
         raise GraphError(f"{missing}: missing, but its partner file exists; left untouched")
-    nodes = _read_table(nodes_path)
-    edges = _read_table(edges_path)
-    nodes_token = _check_schema(nodes_path, nodes, NODE_FIELDS)
-    edges_token = _check_schema(edges_path, edges, EDGE_FIELDS)
-    if nodes_token != edges_token:
+    for attempt in range(READ_ATTEMPTS):
+        nodes = _read_table(nodes_path)
+        edges = _read_table(edges_path)
+        nodes_token = _check_schema(nodes_path, nodes, NODE_FIELDS)
+        edges_token = _check_schema(edges_path, edges, EDGE_FIELDS)
+        if nodes_token == edges_token:
+            break
+        # Another process may have saved between our two reads: read both again.
+        if attempt + 1 < READ_ATTEMPTS:
+            time.sleep(0.05)
+    else:
         raise GraphError(
             f"{edges_path}: written by a different save than {nodes_path.name} "
             "(an interrupted save or a copied file); left untouched"
