@@ -15,6 +15,8 @@ Traps handled here:
   for each next token, and a stopping criterion checks it again after every sampled token,
   so a cancel stops within one token. Prompt prefill is a single native call and cannot
   be interrupted; a cancel during prefill takes effect once it returns.
+- special-token text inside code ("<|im_end|>") would be tokenized as real control tokens
+  by the chat handler; message contents are defused first (`defuse_special_tokens`).
 - prompt + max_tokens must fit n_ctx: `chat()` counts the templated prompt with the
   model's tokenizer and refuses (PromptBudgetError) rather than letting llama.cpp silently
   shorten the answer; `budget.budget_prompt` builds prompts that always pass.
@@ -106,6 +108,7 @@ class ChatModel:
         self._n_ctx: int | None = None
         self._n_ctx_train: int | None = None
         self._grammars: dict[str, Any] = {}
+        self._special_texts: tuple[str, ...] = ()
 
     # -- identity ------------------------------------------------------------------------
 
@@ -224,6 +227,7 @@ class ChatModel:
         self._chat_format = chat_format
         self._n_ctx = int(llama.n_ctx())
         self._n_ctx_train = trained or int(llama_cpp.llama_model_n_ctx_train(llama.model))
+        self._special_texts = _special_token_texts(llama_cpp, llama)
         self._llama = llama
 
     def close(self) -> None:
@@ -250,12 +254,31 @@ class ChatModel:
 
     def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
         """Exact prompt tokens for `messages` with the chat template applied, as sent."""
+        return len(self.prompt_token_ids(messages))
+
+    def render_prompt(self, messages: Sequence[ChatMessage]) -> str:
+        """The prompt text llama.cpp will see: template applied, special tokens defused."""
         self.load()
-        result = self._formatter.inner(messages=_as_dicts(messages))
-        tokens = self._llama.tokenize(
+        result = self._formatter.inner(messages=self._message_dicts(messages))
+        prompt: str = result.prompt
+        return prompt
+
+    def prompt_token_ids(self, messages: Sequence[ChatMessage]) -> list[int]:
+        """The prompt's token ids exactly as the chat handler tokenizes them."""
+        self.load()
+        result = self._formatter.inner(messages=self._message_dicts(messages))
+        tokens: list[int] = self._llama.tokenize(
             result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
         )
-        return len(tokens)
+        return tokens
+
+    def _message_dicts(self, messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
+        # The handler tokenizes the whole rendered prompt with special tokens enabled, so
+        # "<|im_end|>" inside dreamed-about code would become a real end-of-turn token.
+        return [
+            {"role": m.role, "content": defuse_special_tokens(m.content, self._special_texts)}
+            for m in messages
+        ]
 
     # -- generation ----------------------------------------------------------------------
 
@@ -287,7 +310,7 @@ class ChatModel:
                 f"exceeds n_ctx {self.n_ctx}; budget the prompt with budget_prompt()"
             )
         params: dict[str, Any] = {
-            "messages": _as_dicts(messages),
+            "messages": self._message_dicts(messages),
             "max_tokens": max_tokens,
             "temperature": temperature,
             "repeat_penalty": repeat_penalty,
@@ -473,7 +496,11 @@ class ChatResponse:
         return "".join(self._state.pieces)
 
     def close(self) -> None:
-        """Stop the generation now and release the model; stats say "cancelled" if unfinished."""
+        """Stop the generation now and release the model; stats say "cancelled" if unfinished.
+
+        Call it from the thread that iterates; to stop a stream from another thread, set
+        the `cancel` event passed to `chat()`.
+        """
         self._stream.close()
         if self._state.stats is None:
             self._state.finish("cancelled", 0.0, None)
@@ -532,5 +559,30 @@ def _named_formatter(module: Any, name: str) -> Any:
     return getattr(module, attribute, None) if attribute else None
 
 
-def _as_dicts(messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
-    return [{"role": message.role, "content": message.content} for message in messages]
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def defuse_special_tokens(text: str, specials: Sequence[str]) -> str:
+    """Break up special-token strings in `text` so the tokenizer reads them as plain text.
+
+    A zero-width space after the first character keeps the text readable for the model
+    while no longer matching the control token. `specials` longest first, so that a token
+    that contains another is handled whole.
+    """
+    for special in specials:
+        if special in text:
+            text = text.replace(special, special[0] + ZERO_WIDTH_SPACE + special[1:])
+    return text
+
+
+def _special_token_texts(llama_cpp: Any, llama: Any) -> tuple[str, ...]:
+    """Texts of the control and user-defined tokens in the vocabulary, longest first."""
+    vocab = llama_cpp.llama_model_get_vocab(llama.model)
+    flags = llama_cpp.LLAMA_TOKEN_ATTR_CONTROL | llama_cpp.LLAMA_TOKEN_ATTR_USER_DEFINED
+    texts = set()
+    for token in range(llama_cpp.llama_vocab_n_tokens(vocab)):
+        if llama_cpp.llama_vocab_get_attr(vocab, token) & flags:
+            text = llama_cpp.llama_vocab_get_text(vocab, token).decode("utf-8", errors="replace")
+            if len(text) >= 2:
+                texts.add(text)
+    return tuple(sorted(texts, key=len, reverse=True))
