@@ -25,6 +25,12 @@ class ModelLoadError(CodeDreamerError):
     exit_code = 2
 
 
+class PromptBudgetError(CodeDreamerError):
+    """The parts of a prompt that must be sent do not fit the model's context window."""
+
+    exit_code = 2
+
+
 class UsageError(CodeDreamerError):
     """A command was called with arguments that cannot work (unknown dream id, bad path)."""
 

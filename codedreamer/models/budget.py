@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from codedreamer.errors import CodeDreamerError
+from codedreamer.errors import PromptBudgetError
 from codedreamer.models.data import ChatMessage
 
 TokenCounter = Callable[[str], int]
@@ -23,12 +23,6 @@ TokenCounter = Callable[[str], int]
 SEPARATOR = "\n\n"
 TRIM_NOTE = "… (trimmed)"
 MIN_OUTPUT_TOKENS = 16
-
-
-class PromptBudgetError(CodeDreamerError):
-    """The parts of a prompt that must be sent do not fit the model's context window."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,7 @@ from collections.abc import Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from codedreamer.errors import ModelLoadError
-from codedreamer.models.budget import PromptBudgetError
+from codedreamer.errors import ModelLoadError, PromptBudgetError
 from codedreamer.models.data import ChatMessage, FinishReason, GenerationStats, ModelSpec
 from codedreamer.models.gguf import read_gguf_info, show_path
 from codedreamer.models.quiet import stderr_to_file
