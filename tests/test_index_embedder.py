@@ -75,3 +75,29 @@ def test_gguf_embedder_on_the_bundled_model() -> None:
         )
     finally:
         embedder.close()
+
+
+@pytest.mark.model
+def test_index_with_the_gguf_embedder_end_to_end(tmp_path: Path) -> None:
+    """Chunks embedded in the parent process by llama.cpp, stored, and found by vector search."""
+    from codedreamer.index.indexer import index_codebase
+    from codedreamer.index.store import IndexStore
+    from codedreamer.models.bundled import bundled_model_path
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "maths.py").write_text("def add_numbers(a, b):\n    return a + b\n")
+    (root / "db.py").write_text("def load_users(conn):\n    return conn.execute('SELECT 1')\n")
+    embedder = GgufEmbedder(bundled_model_path(), max_tokens=128, n_threads=2)
+    try:
+        settings = make_settings(tmp_path)
+        store = IndexStore.open(settings.index_dir, embedder)
+        report = index_codebase(root, settings, store=store)
+        assert report.files_indexed == 2 and report.chunks_total == 2
+        _, vectors = store.chunk_vectors()
+        assert vectors.shape == (2, embedder.dim)
+        hits = store.search("add_numbers", k=2, mode="vector")
+        assert {h.chunk.path for h in hits} == {"maths.py", "db.py"}
+        assert store._chunks.schema.metadata[b"codedreamer.embedder"].startswith(b"gguf:")
+    finally:
+        embedder.close()

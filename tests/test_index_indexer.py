@@ -259,3 +259,17 @@ def test_kill_9_mid_run_resumes_without_redoing_finished_files(tmp_path: Path) -
     store = open_index(settings, read_only=True)
     assert store.count() == 60
     assert store.file_count() == 60
+
+
+def test_byte_order_mark_keeps_names_and_lines_right(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "bom.py").write_bytes(b"\xef\xbb\xbfdef with_bom():\n    return 1\n")
+    settings = make_settings(tmp_path)
+    index_codebase(root, settings)
+    chunk = open_index(settings, read_only=True).chunks_for_path("bom.py")[0]
+    assert (chunk.symbol, chunk.start_line, chunk.content) == (
+        "with_bom",
+        1,
+        "def with_bom():\n    return 1",
+    )

@@ -97,7 +97,7 @@ class ParsedFile:
     """Search terms from the file's path, shared by all its chunks."""
     definitions: Sequence[Definition] = ()
     names: Mapping[str, int] = field(default_factory=dict)
-    """Every identifier of the file and its number of occurrences, definitions included."""
+    """Every identifier of the file and how many of its chunks mention it (definitions too)."""
     imports: Sequence[str] = ()
     """Import targets as written (module names, relative paths)."""
     truncated_chunks: int = 0

@@ -17,7 +17,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain
 from pathlib import PurePosixPath
 
 from codedreamer.index.chunk import Chunk, Definition, ParsedFile, chunk_id, content_hash
@@ -52,6 +52,10 @@ _NAME_TYPES = frozenset(
 _DECLARATOR_FIELDS = ("declarator", "name")
 _WRAPPED_FIELDS = ("definition", "declaration")
 _CLOSER = re.compile(r"^[\s})\];,]*(end)?[\s})\];,]*$")
+
+
+class LineTooLong(Exception):
+    """A line is longer than the caller's limit: minified or generated, not worth indexing."""
 
 
 @dataclass
@@ -507,7 +511,6 @@ def _build(
 ) -> ParsedFile:
     chunks: list[Chunk] = []
     chunk_names: list[dict[str, int]] = []
-    names = Counter(IDENTIFIER.findall(text))
     long_lines = lines.longest > MAX_LINE_CHARS
     truncated = 0
     offsets = lines.offsets
@@ -536,8 +539,8 @@ def _build(
             )
         )
         chunk_names.append(counts)
-    for word in keywords.intersection(names):
-        del names[word]
+    # Per identifier, the number of chunks that mention it (a C-level count, no Python loop).
+    names = Counter(chain.from_iterable(chunk_names))
     return ParsedFile(
         path=path,
         language=language,
@@ -616,10 +619,22 @@ def _python_imports(node: SyntaxNode, source: bytes) -> Iterator[str]:
         yield base
 
 
-def chunk_code(path: str, spec: LanguageSpec, text: str, source: bytes, cap: int) -> ParsedFile:
-    """Chunk a source file of a parsed language (`source` is `text` encoded as UTF-8)."""
-    root = parse(spec, source)
+def _lines(text: str, max_line: int | None) -> _Lines:
     lines = _Lines(text)
+    if max_line is not None and lines.longest > max_line:
+        raise LineTooLong(f"a line of {lines.longest} characters")
+    return lines
+
+
+def chunk_code(
+    path: str, spec: LanguageSpec, text: str, source: bytes, cap: int, max_line: int | None = None
+) -> ParsedFile:
+    """Chunk a source file of a parsed language (`source` is `text` encoded as UTF-8).
+
+    Raises LineTooLong when a line is longer than `max_line`.
+    """
+    lines = _lines(text, max_line)
+    root = parse(spec, source)
     walker = _Walker(spec, source)
     walker.walk(list(root.children), (), ("", "", ""), False, 0)
     items = sorted(walker.items, key=lambda item: (item.start, not item.is_def))
@@ -642,9 +657,11 @@ def chunk_code(path: str, spec: LanguageSpec, text: str, source: bytes, cap: int
     )
 
 
-def chunk_text(path: str, language: str, text: str, cap: int) -> ParsedFile:
+def chunk_text(
+    path: str, language: str, text: str, cap: int, max_line: int | None = None
+) -> ParsedFile:
     """Chunk a text file that has no grammar into line windows of at most `cap` characters."""
-    lines = _Lines(text)
+    lines = _lines(text, max_line)
     if not len(lines):
         return _build(path, language, text, lines, [], [], frozenset(), [], False)
     windows = [_Segment(s, e, "window", "", "") for s, e in _windows(0, len(lines) - 1, lines, cap)]

@@ -22,19 +22,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from codedreamer.errors import UsageError
 from codedreamer.index.chunk import ParsedFile, content_hash
-from codedreamer.index.chunker import chunk_code, chunk_text
+from codedreamer.index.chunker import LineTooLong, chunk_code, chunk_text
 from codedreamer.index.embedder import Embedder, LexicalEmbedder, build_embedder
 from codedreamer.index.languages import spec_named
 from codedreamer.index.parser import ParseTimeout
-from codedreamer.index.store import FileRecord, FileWrite, IndexStore
+from codedreamer.index.store import FileRecord, FileWrite, IndexStore, chunk_table
 from codedreamer.index.tokens import IDENTIFIER, identifier_terms, identifier_text
 from codedreamer.index.walker import MAX_FILE_BYTES, FileEntry, IgnoreRules, Skipped, walk
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from codedreamer.config.settings import Settings
 
 # A line this long is minified or generated code, not something to dream about.
@@ -44,6 +45,7 @@ RACY_MTIME_NS = 2_000_000_000
 # Fewer changed files than this are parsed in-process: starting workers costs ~1 s.
 POOL_MIN_FILES = 96
 JOB_BATCH = 24
+BATCH_BYTES = 256_000
 WRITE_BATCH_FILES = 256
 WRITE_BATCH_CHUNKS = 8_192
 
@@ -78,6 +80,8 @@ class IndexReport:
     seconds: float = 0.0
     cleared: bool = False
     workers: int = 1
+    maintain_seconds: float = 0.0
+    """Part of `seconds` spent building search indexes (full-text, ANN) and compacting."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,15 +101,24 @@ class _Job:
 
 @dataclass
 class _Outcome:
+    """One processed file. Workers send `rows` (ready to append), not chunk objects."""
+
     job: _Job
     status: Literal["indexed", "unchanged", "skipped"]
     reason: str = ""
     digest: str = ""
-    parsed: ParsedFile | None = None
-    ident_texts: list[str] = field(default_factory=list)
-    vectors: npt.NDArray[np.float32] | None = None
     fallback: bool = False
     size: int = 0
+    line_count: int = 0
+    chunk_count: int = 0
+    truncated: int = 0
+    imports: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    name_counts: list[int] = field(default_factory=list)
+    rows: pa.Table | None = None
+    parsed: ParsedFile | None = None
+    """Kept only when the worker could not embed (a GGUF model runs in the parent)."""
+    ident_texts: list[str] = field(default_factory=list)
 
 
 def _read(job: _Job) -> bytes | str:
@@ -145,36 +158,48 @@ def process_file(job: _Job, embedder: LexicalEmbedder | None) -> _Outcome:
     text = _decode(data)
     if text is None:
         return _Outcome(job, "skipped", reason="not_utf8", digest=digest, size=len(data))
-    if max(map(len, text.split("\n")), default=0) > MINIFIED_LINE_CHARS:
-        return _Outcome(job, "skipped", reason="minified", digest=digest, size=len(data))
     fallback = False
     spec = spec_named(job.language) if job.parsed else None
     parsed: ParsedFile
-    if spec is not None:
-        try:
-            parsed = chunk_code(job.rel, spec, text, text.encode("utf-8"), job.cap)
-        except (ParseTimeout, RecursionError):
-            # Pathological input for the grammar: line windows still index it.
-            parsed = chunk_text(job.rel, job.language, text, job.cap)
-            fallback = True
-    else:
-        parsed = chunk_text(job.rel, job.language, text, job.cap)
+    try:
+        if spec is not None:
+            try:
+                source = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+                parsed = chunk_code(job.rel, spec, text, source, job.cap, MINIFIED_LINE_CHARS)
+            except (ParseTimeout, RecursionError):
+                # Pathological input for the grammar: line windows still index it.
+                parsed = chunk_text(job.rel, job.language, text, job.cap, MINIFIED_LINE_CHARS)
+                fallback = True
+        else:
+            parsed = chunk_text(job.rel, job.language, text, job.cap, MINIFIED_LINE_CHARS)
+    except LineTooLong:
+        return _Outcome(job, "skipped", reason="minified", digest=digest, size=len(data))
     extra = [[*parsed.path_terms, *_symbol_terms(c.qualified_name)] for c in parsed.chunks]
     ident_texts = [
         " ".join((*terms, *map(identifier_text, names)))
         for terms, names in zip(extra, parsed.chunk_names, strict=True)
     ]
-    vectors = embedder.embed_counts(parsed.chunk_names, extra) if embedder is not None else None
-    return _Outcome(
+    names = sorted(parsed.names)
+    outcome = _Outcome(
         job,
         "indexed",
         digest=digest,
-        parsed=parsed,
-        ident_texts=ident_texts,
-        vectors=vectors,
         fallback=fallback,
         size=len(data),
+        line_count=parsed.line_count,
+        chunk_count=len(parsed.chunks),
+        truncated=parsed.truncated_chunks,
+        imports=list(parsed.imports),
+        names=names,
+        name_counts=[parsed.names[n] for n in names],
     )
+    if embedder is None:
+        outcome.parsed = parsed
+        outcome.ident_texts = ident_texts
+    else:
+        vectors = embedder.embed_counts(parsed.chunk_names, extra)
+        outcome.rows = chunk_table(parsed.chunks, ident_texts, vectors, embedder.model_id)
+    return outcome
 
 
 def _symbol_terms(name: str) -> list[str]:
@@ -182,6 +207,22 @@ def _symbol_terms(name: str) -> list[str]:
     for word in IDENTIFIER.findall(name):
         terms.extend(identifier_terms(word))
     return terms
+
+
+def _warm() -> None:
+    """Load the grammars in a fresh worker before the first batch arrives."""
+    from codedreamer.index.languages import LANGUAGES
+    from codedreamer.index.parser import parse
+
+    parse(LANGUAGES[0], b"pass\n")
+
+
+def _start_pool(workers: int) -> ProcessPoolExecutor:
+    # spawn, not fork: LanceDB's native threads are not fork-safe (lancedb #768).
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    for _ in range(workers):
+        pool.submit(_warm)
+    return pool
 
 
 def _process_batch(jobs: Sequence[_Job], embedder: LexicalEmbedder | None) -> list[_Outcome]:
@@ -213,6 +254,7 @@ class Indexer:
         self.store = store
         self.workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
         self.batch_files = batch_files
+        self._pool: ProcessPoolExecutor | None = None
         self.rules = IgnoreRules(
             self.codebase,
             settings.exclude_patterns,
@@ -269,24 +311,40 @@ class Indexer:
         progress: Callable[[IndexProgress], None] | None = None,
         *,
         clear: bool = False,
+        build_ann: bool = True,
     ) -> IndexReport:
-        """Bring the whole index up to date with the codebase."""
+        """Bring the whole index up to date with the codebase.
+
+        `build_ann=False` leaves the ANN vector index (tens of seconds past 50k chunks) to a
+        later `store.maintain()`; search works without it, by exact scan.
+        """
         started = time.perf_counter()
         if clear:
             self.store.clear()
         manifest = self.store.manifest()
-        indexed_paths = {path for path, rec in manifest.items() if rec.status == "indexed"}
-        # Chunks without a manifest row come from a run killed between its two commits.
-        orphans = self.store.chunk_paths() - indexed_paths
-        if orphans:
-            self.store.remove_paths(orphans)
-        jobs, removed, skipped, seen, unchanged = self.plan(manifest)
-        if progress is not None:
-            progress(IndexProgress(0, len(jobs), 0, 0, "", time.perf_counter() - started, "scan"))
-        tally = self._execute(jobs, manifest, indexed_paths, skipped, progress, started)
+        # A cold run will almost surely need workers: start them while the tree is walked.
+        if not manifest and self.workers > 1:
+            self._pool = _start_pool(self.workers)
+        try:
+            indexed_paths = {path for path, rec in manifest.items() if rec.status == "indexed"}
+            # Chunks without a manifest row come from a run killed between its two commits.
+            orphans = self.store.chunk_paths() - indexed_paths
+            if orphans:
+                self.store.remove_paths(orphans)
+            jobs, removed, skipped, seen, unchanged = self.plan(manifest)
+            if progress is not None:
+                elapsed = time.perf_counter() - started
+                progress(IndexProgress(0, len(jobs), 0, 0, "", elapsed, "scan"))
+            tally = self._execute(jobs, manifest, indexed_paths, skipped, progress, started)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
         if removed:
             self.store.remove_paths(removed)
-        self.store.maintain()
+        maintain_started = time.perf_counter()
+        self.store.maintain(build_ann=build_ann)
+        maintain_seconds = time.perf_counter() - maintain_started
         report = IndexReport(
             codebase=str(self.codebase),
             files_seen=seen,
@@ -301,6 +359,7 @@ class Indexer:
             seconds=time.perf_counter() - started,
             cleared=clear,
             workers=tally.workers,
+            maintain_seconds=maintain_seconds,
         )
         if progress is not None:
             progress(
@@ -316,8 +375,12 @@ class Indexer:
             )
         return report
 
-    def update_paths(self, paths: Iterable[Path]) -> IndexReport:
-        """Re-index just these files (a watcher batch): hash-checked, removed if gone or ignored."""
+    def update_paths(self, paths: Iterable[Path], *, maintain: bool = True) -> IndexReport:
+        """Re-index just these files (a watcher batch): hash-checked, removed if gone or ignored.
+
+        `maintain=False` skips the store's index building and compaction (the live watcher
+        runs them when it is idle, so an edit never waits behind a compaction).
+        """
         started = time.perf_counter()
         manifest = self.store.manifest()
         indexed_paths = {path for path, rec in manifest.items() if rec.status == "indexed"}
@@ -339,7 +402,8 @@ class Indexer:
         tally = self._execute(jobs, manifest, indexed_paths, skipped, None, started)
         if removed:
             self.store.remove_paths(removed)
-        self.store.maintain()
+        if maintain:
+            self.store.maintain()
         return IndexReport(
             codebase=str(self.codebase),
             files_seen=len(jobs),
@@ -416,10 +480,9 @@ class Indexer:
                     skipped[outcome.reason] += 1
                 else:
                     tally.indexed += 1
-                    assert outcome.parsed is not None
-                    tally.truncated += outcome.parsed.truncated_chunks
+                    tally.truncated += outcome.truncated
                     tally.fallbacks += outcome.fallback
-                    pending_chunks += len(outcome.parsed.chunks)
+                    pending_chunks += outcome.chunk_count
                 pending.append(outcome)
             if len(pending) >= self.batch_files or pending_chunks >= WRITE_BATCH_CHUNKS:
                 flush()
@@ -445,26 +508,33 @@ class Indexer:
                 yield self._embed(process_file(job, lexical))
             return
         tally.workers = self.workers
-        batches = [jobs[i : i + JOB_BATCH] for i in range(0, len(jobs), JOB_BATCH)]
-        # spawn, not fork: LanceDB's native threads are not fork-safe (lancedb #768).
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=self.workers, mp_context=context) as pool:
-            futures = [pool.submit(_process_batch, batch, lexical) for batch in batches]
-            for future in futures:
-                for outcome in future.result():
-                    yield self._embed(outcome)
+        if self._pool is None:
+            self._pool = _start_pool(self.workers)
+        # Biggest files first, in batches of similar size, so no worker is left with a long tail.
+        ordered = sorted(jobs, key=lambda job: -job.size)
+        batches: list[list[_Job]] = []
+        budget = 0
+        for job in ordered:
+            if not batches or budget + job.size > BATCH_BYTES or len(batches[-1]) >= JOB_BATCH:
+                batches.append([])
+                budget = 0
+            batches[-1].append(job)
+            budget += job.size
+        futures = [self._pool.submit(_process_batch, batch, lexical) for batch in batches]
+        for future in futures:
+            for outcome in future.result():
+                yield self._embed(outcome)
 
     def _embed(self, outcome: _Outcome) -> _Outcome:
-        """Vectors for outcomes that the workers could not embed (a GGUF model lives here)."""
-        if outcome.status != "indexed" or outcome.vectors is not None or outcome.parsed is None:
+        """Rows for outcomes that the workers could not embed (a GGUF model lives here)."""
+        if outcome.status != "indexed" or outcome.rows is not None or outcome.parsed is None:
             return outcome
+        embedder = self.store.embedder
         chunks = outcome.parsed.chunks
         texts = [f"{c.path}\n{c.qualified_name}\n{c.content}" for c in chunks]
-        outcome.vectors = (
-            self.store.embedder.embed(texts)
-            if texts
-            else np.zeros((0, self.store.embedder.dim), dtype=np.float32)
-        )
+        vectors = embedder.embed(texts) if texts else np.zeros((0, embedder.dim), dtype=np.float32)
+        outcome.rows = chunk_table(chunks, outcome.ident_texts, vectors, embedder.model_id)
+        outcome.parsed = None
         return outcome
 
     def _racy(self, mtime_ns: int) -> bool:
@@ -474,20 +544,7 @@ class Indexer:
         job = outcome.job
         # A file written within the last moments may change again without its mtime moving.
         mtime = -1 if self._racy(job.mtime_ns) else job.mtime_ns
-        if outcome.status == "skipped" or outcome.parsed is None:
-            return FileWrite(
-                FileRecord(
-                    path=job.rel,
-                    size=job.size,
-                    mtime_ns=mtime,
-                    content_hash=outcome.digest,
-                    language=job.language,
-                    status="skipped",
-                    reason=outcome.reason,
-                )
-            )
-        parsed = outcome.parsed
-        names = sorted(parsed.names)
+        indexed = outcome.status == "indexed"
         return FileWrite(
             FileRecord(
                 path=job.rel,
@@ -495,16 +552,15 @@ class Indexer:
                 mtime_ns=mtime,
                 content_hash=outcome.digest,
                 language=job.language,
-                status="indexed",
-                line_count=parsed.line_count,
-                chunk_count=len(parsed.chunks),
-                imports=list(parsed.imports),
-                names=names,
-                name_counts=[parsed.names[n] for n in names],
+                status="indexed" if indexed else "skipped",
+                reason="" if indexed else outcome.reason,
+                line_count=outcome.line_count,
+                chunk_count=outcome.chunk_count,
+                imports=outcome.imports,
+                names=outcome.names,
+                name_counts=outcome.name_counts,
             ),
-            chunks=parsed.chunks,
-            ident_texts=outcome.ident_texts,
-            vectors=outcome.vectors,
+            rows=outcome.rows,
         )
 
 
@@ -542,12 +598,14 @@ def index_codebase(
     clear: bool = False,
     store: IndexStore | None = None,
     workers: int | None = None,
+    build_ann: bool = True,
 ) -> IndexReport:
     """Index `codebase` into `settings.index_dir` (incrementally unless `clear`)."""
     own = store is None
     active = open_index(settings) if store is None else store
     try:
-        return Indexer(codebase, settings, active, workers=workers).run(progress, clear=clear)
+        indexer = Indexer(codebase, settings, active, workers=workers)
+        return indexer.run(progress, clear=clear, build_ann=build_ann)
     finally:
         if own:
             active.close()

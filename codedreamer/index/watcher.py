@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WatchFn = Callable[..., Iterator[set[tuple[Any, str]]]]
+# No change for this long counts as idle: maintenance (compaction, index builds) runs then.
+IDLE_MS = 3000
 Mode = Literal["starting", "watch", "poll", "stopped"]
 
 
@@ -115,11 +117,16 @@ class LiveIndexer:
                 debounce=self.debounce_ms,
                 step=50,
                 stop_event=self._stop,
-                rust_timeout=1000,
+                rust_timeout=IDLE_MS,
+                yield_on_timeout=True,
                 recursive=False,
                 ignore_permission_denied=True,
                 raise_interrupt=False,
             ):
+                if not changes:
+                    # Quiet for IDLE_MS: the moment for index builds and compaction.
+                    self._maintain()
+                    continue
                 paths = {Path(raw) for _change, raw in changes}
                 restart = any(
                     (p in watched and not p.exists()) or (p not in watched and p.is_dir())
@@ -143,12 +150,19 @@ class LiveIndexer:
                 self.errors += 1
                 log.warning("live index scan failed: %s", exc)
 
+    def _maintain(self) -> None:
+        try:
+            self.indexer.store.maintain()
+        except Exception as exc:  # maintenance is retried at the next quiet moment
+            self.errors += 1
+            log.warning("index maintenance failed: %s", exc)
+
     def _apply(self, paths: Iterable[Path]) -> None:
         todo = list(paths)
         if not todo:
             return
         try:
-            self._report(self.indexer.update_paths(todo))
+            self._report(self.indexer.update_paths(todo, maintain=False))
         except Exception as exc:  # a failed batch is retried by the next change or scan
             self.errors += 1
             log.warning("live index update failed: %s", exc)
