@@ -17,11 +17,15 @@ from codedreamer.engine.engine import Engine
 from codedreamer.engine.events import (
     ChunkSelected,
     DreamSaved,
+    EngineError,
     Event,
+    GraphChanged,
     StageFinished,
     StageStarted,
     TokenStreamed,
 )
+from codedreamer.memory.graph_store import load_graph
+from codedreamer.memory.graph_types import EdgeKind, code_file_id, dream_node_id
 from codedreamer.storage.store import DreamStore
 
 pytestmark = pytest.mark.model
@@ -102,6 +106,33 @@ def test_engine_dream_once_saves_a_dream_that_parses_back(tmp_path: Path) -> Non
     assert dream.insight and dream.insight in "".join(t.text for t in tokens)
     assert dream.models["reasoning"].startswith("SmolLM2")
     assert dream.validation["grounded"].startswith("mentions ")
+
+    # The dream joined the knowledge graph, linked `about` the code it was made from.
+    graph = load_graph(settings.graph_dir)
+    about = {(e.dst, e.kind.label) for e in graph.edges(dream_node_id(dream.id))}
+    assert (code_file_id("inventory.py"), "about") in about
+    assert any(e.kind is EdgeKind.SAME_FILE for e in graph.edges(code_file_id("inventory.py")))
+    assert any(isinstance(e, GraphChanged) for e in events)
+
+
+def test_a_corrupt_graph_is_reported_kept_and_does_not_stop_dreaming(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    settings = settings_for(tmp_path)
+    settings.graph_dir.mkdir(parents=True)
+    garbage = b"this is not an arrow file"
+    (settings.graph_dir / "nodes.arrow").write_bytes(garbage)
+    (settings.graph_dir / "edges.arrow").write_bytes(garbage)
+    events: list[Event] = []
+    engine = Engine(settings, repo, events.append, rng=random.Random(7))
+    try:
+        engine.ensure_index()
+        outcome = engine.dream_once(max_tokens=120)
+    finally:
+        engine.close()
+    assert outcome.dream is not None
+    errors = [e.message for e in events if isinstance(e, EngineError)]
+    assert len(errors) == 1 and "nodes.arrow" in errors[0]
+    assert (settings.graph_dir / "nodes.arrow").read_bytes() == garbage
 
 
 def test_cancel_during_think_stops_within_a_token_and_saves_nothing(tmp_path: Path) -> None:

@@ -32,10 +32,12 @@ from codedreamer.engine.events import (
     CycleStarted,
     DreamRejected,
     DreamSaved,
+    EngineError,
     EventSink,
+    GraphChanged,
     Notice,
 )
-from codedreamer.errors import UsageError
+from codedreamer.errors import GraphError, UsageError
 from codedreamer.storage.dream import Dream, new_dream_id
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from codedreamer.index.chunk import Chunk
     from codedreamer.index.indexer import IndexProgress, IndexReport
     from codedreamer.index.store import IndexStore
+    from codedreamer.memory.graph import KnowledgeGraph
     from codedreamer.models.registry import ModelSet
     from codedreamer.storage.store import DreamStore
 
@@ -94,6 +97,8 @@ class Engine:
         self._models: ModelSet | None = None
         self._index: IndexStore | None = None
         self._store: DreamStore | None = None
+        self._graph: KnowledgeGraph | None = None
+        self._graph_broken = False
         self._cycle = 0
 
     @property
@@ -138,7 +143,41 @@ class Engine:
             if self._index is not None:
                 self._index.close()
                 self._index = None
+        graph = self._load_graph()
+        if graph is not None and (report is not None or len(graph) == 0):
+            self._sync_graph(graph)
         return report
+
+    def _load_graph(self) -> KnowledgeGraph | None:
+        """The knowledge graph, or None if its files are corrupt (reported once, kept)."""
+        if self._graph is None and not self._graph_broken:
+            from codedreamer.memory.graph_store import load_graph
+
+            try:
+                self._graph = load_graph(self.settings.graph_dir)
+            except GraphError as exc:
+                # Dreams still work without the graph; the corrupt files stay for the user.
+                self._graph_broken = True
+                self._sink(EngineError(message=f"knowledge graph not used: {exc}"))
+        return self._graph
+
+    def _save_graph(self, graph: KnowledgeGraph) -> None:
+        from codedreamer.memory.graph_store import save_graph
+
+        try:
+            save_graph(graph, self.settings.graph_dir)
+        except GraphError as exc:
+            self._sink(EngineError(message=f"knowledge graph not saved: {exc}"))
+            return
+        self._sink(GraphChanged(nodes=len(graph), edges=graph.edge_count))
+
+    def _sync_graph(self, graph: KnowledgeGraph) -> None:
+        """Mirror the index's code entities and imports into CODE nodes and edges."""
+        from codedreamer.memory.code_sync import backfill_from_index, chunk_locations
+
+        index = self.index
+        backfill_from_index(graph, index, chunk_keys=chunk_locations(index))
+        self._save_graph(graph)
 
     def dream_once(
         self, *, cancel: threading.Event | None = None, max_tokens: int | None = None
@@ -233,7 +272,29 @@ class Engine:
         self._sink(
             DreamSaved(dream_id=dream.id, path=str(path), title=dream.title, novelty=dream.novelty)
         )
+        self._connect(dream, chunk)
         return CycleOutcome(dream=dream)
+
+    def _connect(self, dream: Dream, chunk: Chunk) -> None:
+        """Add the dream to the graph, linked to the code it is about (activating that code)."""
+        graph = self._load_graph()
+        if graph is None:
+            return
+        from codedreamer.memory.graph_types import code_entity_id, code_file_id
+
+        about = [code_file_id(chunk.path)]
+        if chunk.qualified_name:
+            about.append(code_entity_id(chunk.path, chunk.qualified_name))
+        graph.add_dream(
+            dream.id,
+            about=about,
+            parent_dream_id=dream.parent,
+            label=dream.title,
+            path=dream.source_path,
+            start_line=dream.line_start,
+            end_line=dream.line_end,
+        )
+        self._save_graph(graph)
 
     def _select_chunk(self, earlier: list[Dream]) -> tuple[Chunk, str]:
         index = self.index
