@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -175,9 +176,11 @@ def process_file(job: _Job, embedder: LexicalEmbedder | None) -> _Outcome:
     except LineTooLong:
         return _Outcome(job, "skipped", reason="minified", digest=digest, size=len(data))
     extra = [[*parsed.path_terms, *_symbol_terms(c.qualified_name)] for c in parsed.chunks]
+    path_text = " ".join(parsed.path_terms)
     ident_texts = [
-        " ".join((*terms, *map(identifier_text, names)))
-        for terms, names in zip(extra, parsed.chunk_names, strict=True)
+        f"{path_text} {' '.join(_symbol_terms(c.qualified_name))} "
+        + " ".join(map(identifier_text, names))
+        for c, names in zip(parsed.chunks, parsed.chunk_names, strict=True)
     ]
     names = sorted(parsed.names)
     outcome = _Outcome(
@@ -202,11 +205,12 @@ def process_file(job: _Job, embedder: LexicalEmbedder | None) -> _Outcome:
     return outcome
 
 
-def _symbol_terms(name: str) -> list[str]:
+@lru_cache(maxsize=65_536)
+def _symbol_terms(name: str) -> tuple[str, ...]:
     terms: list[str] = []
     for word in IDENTIFIER.findall(name):
         terms.extend(identifier_terms(word))
-    return terms
+    return tuple(terms)
 
 
 def _warm() -> None:
@@ -276,9 +280,13 @@ class Indexer:
         )
 
     def plan(
-        self, manifest: dict[str, FileRecord]
+        self, manifest: dict[str, FileRecord], *, prestart: bool = False
     ) -> tuple[list[_Job], list[str], Counter[str], int, int]:
-        """(jobs to run, paths to remove, skips by reason, files seen, files unchanged)."""
+        """(jobs to run, paths to remove, skips by reason, files seen, files unchanged).
+
+        With `prestart`, worker processes start as soon as enough work is found, so their
+        start-up overlaps the rest of the walk.
+        """
         jobs: list[_Job] = []
         skipped: Counter[str] = Counter()
         seen: set[str] = set()
@@ -296,6 +304,8 @@ class Indexer:
                     unchanged += 1
                 continue
             jobs.append(self._job(item, record.content_hash if record is not None else None))
+            if prestart and len(jobs) == POOL_MIN_FILES and self.workers > 1 and self._pool is None:
+                self._pool = _start_pool(self.workers)
         removed = sorted(set(manifest) - seen)
         return jobs, removed, skipped, len(seen), unchanged
 
@@ -322,16 +332,13 @@ class Indexer:
         if clear:
             self.store.clear()
         manifest = self.store.manifest()
-        # A cold run will almost surely need workers: start them while the tree is walked.
-        if not manifest and self.workers > 1:
-            self._pool = _start_pool(self.workers)
         try:
             indexed_paths = {path for path, rec in manifest.items() if rec.status == "indexed"}
             # Chunks without a manifest row come from a run killed between its two commits.
             orphans = self.store.chunk_paths() - indexed_paths
             if orphans:
                 self.store.remove_paths(orphans)
-            jobs, removed, skipped, seen, unchanged = self.plan(manifest)
+            jobs, removed, skipped, seen, unchanged = self.plan(manifest, prestart=True)
             if progress is not None:
                 elapsed = time.perf_counter() - started
                 progress(IndexProgress(0, len(jobs), 0, 0, "", elapsed, "scan"))
