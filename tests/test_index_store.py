@@ -129,7 +129,8 @@ def test_maintenance_compacts_versions(tmp_path: Path) -> None:
         index_codebase(root, settings, store=store)
     grown = store.version_count()
     assert grown > 30
-    assert store.maintain(force=True, cleanup_older_than=timedelta(0))
+    with pytest.warns(UserWarning, match="removes every version"):
+        assert store.maintain(force=True, cleanup_older_than=timedelta(0))
     assert store.version_count() <= 6
     assert store.count() == 15
     assert store.search("f7", k=1, mode="text")[0].chunk.symbol == "f7"
