@@ -185,3 +185,9 @@ def test_title_skips_a_preamble_line() -> None:
     assert extract_title("Here's a breakdown of the code:\n1. The loop is slow.", "fb") == (
         "The loop is slow."
     )
+
+
+def test_title_skips_code_fences() -> None:
+    text = "Use this code:\n```python\nimport os\n```\nThe import is unused in main."
+    assert extract_title(text, "fb") == "The import is unused in main."
+    assert extract_title("```\nonly code\n```", "fallback") == "fallback"

@@ -41,7 +41,7 @@ from codedreamer.errors import GraphError, UsageError
 from codedreamer.storage.dream import Dream, new_dream_id
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from codedreamer.config.settings import Settings
     from codedreamer.index.chunk import Chunk
@@ -64,15 +64,26 @@ class CycleOutcome:
     detail: str = ""
 
 
+def _prose_lines(text: str) -> Iterator[str]:
+    """Non-empty lines outside code fences, skipping preambles like "Here is the code:"."""
+    in_fence = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith(("```", "~~~")):
+            in_fence = not in_fence
+            continue
+        if in_fence or not line or line.endswith(":"):
+            continue
+        yield line
+
+
 def extract_title(text: str, fallback: str) -> str:
     """The model's TITLE line, else its first sentence, capped for one-line listings."""
     match = _TITLE.search(text)
     if match:
         title = match.group(1)
     else:
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        # "Here is my analysis:" is a preamble, not a title.
-        first = next((line for line in lines if not line.endswith(":")), fallback)
+        first = next(_prose_lines(text), fallback)
         first = re.sub(r"^(\d+[.)]|[-*•])\s+", "", first)
         title = re.split(r"(?<=[.!?])\s", first.strip(), maxsplit=1)[0]
     title = title.strip().strip("#*").strip()
