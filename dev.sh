@@ -15,12 +15,17 @@ setup() {
     if [ ! -x "$VENV/bin/python" ]; then
         "$PYTHON" -m venv "$VENV"
     fi
-    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip >/dev/null
     # llama.cpp compiles with cmake; say so, since a silent 10-minute step looks like a hang.
     if ! "$VENV/bin/python" -c "import llama_cpp" 2>/dev/null; then
         echo "dev.sh: building llama-cpp-python from source (about 10 minutes on 2 cores)..." >&2
     fi
-    "$VENV/bin/python" -m pip install --quiet -e ".${extra}"
+    # pip's build chatter goes to a log; it is shown only if the install fails.
+    if ! "$VENV/bin/python" -m pip install --quiet -e ".${extra}" >"$VENV/install.log" 2>&1; then
+        tail -n 40 "$VENV/install.log" >&2
+        echo "dev.sh: install failed; full log in $VENV/install.log" >&2
+        exit 1
+    fi
 }
 
 cmd=${1:-}
