@@ -7,14 +7,23 @@ so each rule rejects a kind of noise with a named reason that the UI and logs ca
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import keyword
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 MIN_INSIGHT_CHARS = 80
 NEAR_DUPLICATE_SIMILARITY = 0.8
+# A dream may name a helper it proposes to add; when most of the names it puts in
+# backticks exist nowhere in the codebase, it is talking about code it imagined.
+MAX_INVENTED_SHARE = 0.5
+MIN_CLAIMS_FOR_INVENTION = 2
+
+_BACKTICKED = re.compile(r"`([^`\n]{1,80})`")
+_CLAIMED_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:\(\))?$")
+_ALWAYS_KNOWN = frozenset(dir(builtins)) | frozenset(keyword.kwlist) | {"self", "cls"}
 
 # Whole-answer refusals. Matched only near the start of a short answer, because a long
 # answer that says "no issues with X; however Y is wrong" is a real finding.
@@ -114,6 +123,25 @@ def code_identifiers(code: str) -> set[str]:
     }
 
 
+def claimed_names(text: str) -> list[str]:
+    """Identifiers the text presents as code (in backticks), last dotted part, in order."""
+    names: list[str] = []
+    for span in _BACKTICKED.findall(text):
+        span = span.strip()
+        if _CLAIMED_NAME.match(span):
+            name = span.removesuffix("()").rsplit(".", 1)[-1]
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def invented_names(text: str, exists: Callable[[str], bool]) -> tuple[list[str], list[str]]:
+    """(claimed, invented): backticked names, and those that exist nowhere we can see."""
+    claimed = claimed_names(text)
+    invented = [n for n in claimed if n not in _ALWAYS_KNOWN and not exists(n)]
+    return claimed, invented
+
+
 def says_nothing_to_improve(text: str) -> bool:
     stripped = text.strip()
     match = _NOTHING_TO_IMPROVE.search(stripped[:200])
@@ -127,8 +155,13 @@ def validate_insight(
     symbols: Sequence[str],
     earlier: Iterable[EarlierDream],
     novelty_threshold: float,
+    name_exists: Callable[[str], bool] | None = None,
 ) -> Verdict:
-    """Judge a Think-stage answer against the seed code and every earlier dream."""
+    """Judge a Think-stage answer against the seed code and every earlier dream.
+
+    `name_exists` says whether an identifier occurs anywhere in the codebase (the index);
+    without it, only the seed code counts as known.
+    """
     checks: dict[str, str] = {}
     stripped = text.strip()
     if len(stripped) < MIN_INSIGHT_CHARS:
@@ -143,6 +176,18 @@ def validate_insight(
     if not mentioned:
         return Verdict(False, "ungrounded", "names nothing from the code it is about", 0.0, checks)
     checks["grounded"] = "mentions " + ", ".join(sorted(mentioned)[:5])
+
+    def exists(name: str) -> bool:
+        return name in known or (name_exists is not None and name_exists(name))
+
+    claimed, invented = invented_names(stripped, exists)
+    if len(claimed) >= MIN_CLAIMS_FOR_INVENTION and len(invented) > MAX_INVENTED_SHARE * len(
+        claimed
+    ):
+        detail = "names code that does not exist: " + ", ".join(invented[:5])
+        return Verdict(False, "ungrounded", detail, 0.0, checks)
+    if invented:
+        checks["unknown_names"] = ", ".join(invented[:5])
 
     own_hash = content_hash(stripped)
     own_shingles = shingles(stripped)

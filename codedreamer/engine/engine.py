@@ -110,6 +110,7 @@ class Engine:
         self._store: DreamStore | None = None
         self._graph: KnowledgeGraph | None = None
         self._graph_broken = False
+        self._known_names: frozenset[str] | None = None
         self._cycle = 0
 
     @property
@@ -154,6 +155,7 @@ class Engine:
             if self._index is not None:
                 self._index.close()
                 self._index = None
+            self._known_names = None
         graph = self._load_graph()
         if graph is not None and (report is not None or len(graph) == 0):
             self._sync_graph(graph)
@@ -252,6 +254,7 @@ class Engine:
             symbols=[chunk.symbol, chunk.qualified_name],
             earlier=[EarlierDream(d.id, d.insight) for d in earlier],
             novelty_threshold=settings.novelty_threshold,
+            name_exists=self._name_exists,
         )
         if not verdict.accepted:
             return self._reject(verdict.reason, verdict.detail)
@@ -306,6 +309,12 @@ class Engine:
             end_line=dream.line_end,
         )
         self._save_graph(graph)
+
+    def _name_exists(self, name: str) -> bool:
+        """Whether an identifier occurs anywhere in the indexed codebase (for grounding)."""
+        if self._known_names is None:
+            self._known_names = frozenset(self.index.name_counts())
+        return name in self._known_names
 
     def _select_chunk(self, earlier: list[Dream]) -> tuple[Chunk, str]:
         index = self.index
