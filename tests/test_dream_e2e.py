@@ -8,6 +8,7 @@ import random
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -214,3 +215,29 @@ def test_dream_with_a_bad_model_file_is_one_line_exit_2(tmp_path: Path) -> None:
     line = result.stderr.strip()
     assert "\n" not in line and "DREAMER_MODEL_PATH" in line and str(bad) in line
     assert "Traceback" not in result.stderr
+
+
+def test_live_index_and_scheduled_decay_while_the_engine_runs(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo")
+    settings = settings_for(tmp_path).model_copy(update={"decay_interval_sec": 60})
+    events: list[Event] = []
+    engine = Engine(settings, repo, events.append, rng=random.Random(7))
+    try:
+        engine.ensure_index()
+        engine.start_live_index()
+        (repo / "billing.py").write_text(
+            "def charge_customer_card(amount):\n    if amount <= 0:\n        return None\n"
+            "    return amount * 100\n"
+        )
+        deadline = time.monotonic() + 20
+        while not engine.index.definitions("charge_customer_card"):
+            assert time.monotonic() < deadline, "the live watcher did not index the new file"
+            time.sleep(0.2)
+        assert engine.decay_graph_if_due() is False  # not due yet
+        assert engine.decay_graph_if_due(now=time.time() + 3600) is True
+    finally:
+        engine.close()
+    graph = load_graph(settings.graph_dir)
+    # CODE nodes were synced at start; the dream-less graph still decayed and was saved.
+    assert len(graph) > 0
+    assert any(isinstance(e, GraphChanged) for e in events)

@@ -66,6 +66,9 @@ def dream(
     done = 0
     try:
         engine.ensure_index()
+        if not cycles:
+            # Running until stopped: keep the index current and the graph decaying.
+            engine.start_live_index()
         while True:
             outcome = engine.dream_once(cancel=cancel, max_tokens=max_tokens)
             done += 1
@@ -83,6 +86,7 @@ def dream(
                 )
             if cycles and done >= cycles:
                 break
+            engine.decay_graph_if_due()
             time.sleep(settings.dream_interval_sec)
     except KeyboardInterrupt:
         cancel.set()

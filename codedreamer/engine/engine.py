@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from codedreamer.index.chunk import Chunk
     from codedreamer.index.indexer import IndexProgress, IndexReport
     from codedreamer.index.store import IndexStore
+    from codedreamer.index.watcher import LiveIndexer
     from codedreamer.memory.graph import KnowledgeGraph
     from codedreamer.models.registry import ModelSet
     from codedreamer.storage.store import DreamStore
@@ -111,6 +112,10 @@ class Engine:
         self._graph: KnowledgeGraph | None = None
         self._graph_broken = False
         self._known_names: frozenset[str] | None = None
+        self._live: LiveIndexer | None = None
+        # Set by the watcher thread, read by the cycle thread: a plain flag is enough.
+        self._index_changed = False
+        self._last_decay = time.time()
         self._cycle = 0
 
     @property
@@ -161,6 +166,49 @@ class Engine:
             self._sync_graph(graph)
         return report
 
+    def start_live_index(self) -> None:
+        """Keep the index current while the engine runs: watchfiles re-indexes edits."""
+        from codedreamer.index.watcher import LiveIndexer
+
+        if self._live is None:
+            self._live = LiveIndexer(
+                self.codebase, self.settings, self.index, on_update=self._note_index_update
+            )
+            self._live.start()
+            self._sink(Notice(message=f"watching {self.codebase} for changes"))
+
+    def _note_index_update(self, report: IndexReport) -> None:
+        self._index_changed = True
+        self._sink(
+            Notice(
+                message=f"index updated: {report.files_indexed} changed, "
+                f"{report.files_removed} removed"
+            )
+        )
+
+    def _absorb_index_changes(self) -> None:
+        """After live updates, refresh what was derived from the index (names, CODE nodes)."""
+        if not self._index_changed:
+            return
+        self._index_changed = False
+        self._known_names = None
+        graph = self._load_graph()
+        if graph is not None:
+            self._sync_graph(graph)
+
+    def decay_graph_if_due(self, now: float | None = None) -> bool:
+        """Decay graph momentum every DECAY_INTERVAL_SEC; True if it ran."""
+        now = time.time() if now is None else now
+        if now - self._last_decay < self.settings.decay_interval_sec:
+            return False
+        graph = self._load_graph()
+        if graph is None:
+            return False
+        self._last_decay = now
+        graph.decay(now)
+        self._save_graph(graph)
+        return True
+
     def _load_graph(self) -> KnowledgeGraph | None:
         """The knowledge graph, or None if its files are corrupt (reported once, kept)."""
         if self._graph is None and not self._graph_broken:
@@ -198,6 +246,7 @@ class Engine:
         """One cycle: select code, think about it, validate, store. Never raises on a bad dream."""
         self._cycle += 1
         self._sink(CycleStarted(cycle=self._cycle))
+        self._absorb_index_changes()
         started = time.perf_counter()
         settings = self.settings
         listing = self.store.list()
@@ -339,6 +388,9 @@ class Engine:
         return CycleOutcome(dream=None, rejection=reason, detail=detail)
 
     def close(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
         if self._index is not None:
             self._index.close()
             self._index = None

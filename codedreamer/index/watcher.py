@@ -109,8 +109,8 @@ class LiveIndexer:
             dirs = watch_dirs(self.indexer.codebase, self.indexer.rules)
             self.watched_dirs = len(dirs)
             watched = set(dirs)
-            self.mode = "watch"
             restart = False
+            caught_up = False
             for changes in watch(
                 *dirs,
                 watch_filter=None,
@@ -123,6 +123,12 @@ class LiveIndexer:
                 ignore_permission_denied=True,
                 raise_interrupt=False,
             ):
+                if not caught_up:
+                    # The OS watch is live once the first batch (or timeout) arrives; a scan
+                    # now catches edits made between start() and then, which no event reports.
+                    caught_up = True
+                    self.mode = "watch"
+                    self._report(self.indexer.run())
                 if not changes:
                     # Quiet for IDLE_MS: the moment for index builds and compaction.
                     self._maintain()
