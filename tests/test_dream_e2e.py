@@ -241,3 +241,13 @@ def test_live_index_and_scheduled_decay_while_the_engine_runs(tmp_path: Path) ->
     # CODE nodes were synced at start; the dream-less graph still decayed and was saved.
     assert len(graph) > 0
     assert any(isinstance(e, GraphChanged) for e in events)
+
+
+def test_dream_on_a_codebase_with_no_code_says_so_exit_2(tmp_path: Path) -> None:
+    codebase = tmp_path / "empty"
+    codebase.mkdir()
+    (codebase / "blob.py").write_bytes(b"\x00\x01\x02\x03binary")
+    result = run_cli("dream", "--once", "--codebase", str(codebase), tmp_path=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "nothing to dream about" in lines[0]

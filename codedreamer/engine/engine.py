@@ -369,8 +369,8 @@ class Engine:
         index = self.index
         if index.count() == 0:
             raise UsageError(
-                f"the index at {self.settings.index_dir} is empty: run `codedreamer index "
-                f"{self.codebase}` first"
+                f"nothing to dream about: the index of {self.codebase} holds no code "
+                f"(`codedreamer index {self.codebase}` lists what was skipped and why)"
             )
         sample = index.random_chunks(SAMPLE_SIZE, self._rng)
         by_key = {chunk.id: chunk for chunk in sample}
