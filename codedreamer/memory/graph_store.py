@@ -21,6 +21,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -37,7 +38,7 @@ from codedreamer.memory.graph import (
     first_duplicate,
 )
 from codedreamer.memory.graph_types import EdgeKind, NodeKind
-from codedreamer.storage.atomic import fsync_directory, temp_path_for
+from codedreamer.storage.atomic import fsync_directory, write_synced_temp
 
 NODES_FILE = "nodes.arrow"
 EDGES_FILE = "edges.arrow"
@@ -111,19 +112,11 @@ def edges_table(columns: GraphColumns, token: str, ids: pa.Array) -> pa.Table:
 
 
 def _write_temp(path: Path, table: pa.Table) -> Path:
-    temp = temp_path_for(path)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            with pa.ipc.new_file(handle, table.schema) as writer:
-                writer.write_table(table)
-            handle.flush()
-            os.fsync(handle.fileno())
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
-    return temp
+    def write(handle: BinaryIO) -> None:
+        with pa.ipc.new_file(handle, table.schema) as writer:
+            writer.write_table(table)
+
+    return write_synced_temp(path, write)
 
 
 @contextlib.contextmanager

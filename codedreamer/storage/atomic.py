@@ -13,7 +13,9 @@ import contextlib
 import errno
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 TEMP_SUFFIX = ".tmp"
 
@@ -39,15 +41,19 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_temp(path: Path, data: bytes) -> Path:
-    """Write `data` to a new synced temporary file beside `path` and return its name."""
+def write_synced_temp(path: Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Let `write` fill a new, fsynced temporary file beside `path`; return its name.
+
+    The caller renames it into place (or links it, for an exclusive create). On any failure
+    the temporary file is removed and the error propagates.
+    """
     temp = temp_path_for(path)
     # O_EXCL: never reuse someone else's temp file. Mode 0o666 so the umask decides, as
     # for any ordinary file the user creates (mkstemp would force 0o600).
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
     except BaseException:
@@ -55,6 +61,13 @@ def _write_temp(path: Path, data: bytes) -> Path:
             temp.unlink()
         raise
     return temp
+
+
+def _write_temp(path: Path, data: bytes) -> Path:
+    def write(handle: BinaryIO) -> None:
+        handle.write(data)
+
+    return write_synced_temp(path, write)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
