@@ -306,5 +306,11 @@ def test_identifier_splitting() -> None:
     assert split_identifier("parseHTTPResponse") == ("parse", "http", "response")
     assert split_identifier("parse_http_response") == ("parse", "http", "response")
     assert split_identifier("XMLHttpRequest2") == ("xml", "http", "request", "2")
+    # snake_case and UPPER_CASE take a shortcut past the regex: same cuts, same case.
+    assert split_identifier("__init__") == ("init",)
+    assert split_identifier("MAX_LINE_CHARS") == ("max", "line", "chars")
+    assert split_identifier("_") == ()
+    assert split_identifier("snake_Case") == ("snake", "case")
+    assert split_identifier("http2_server") == ("http", "2", "server")
     assert identifier_terms("getURL") == ("get", "url", "geturl")
     assert query_terms("http response parseHTTPResponse") == "http response parse parsehttpresponse"

@@ -31,6 +31,24 @@ def test_lexical_vectors_are_unit_length_and_deterministic_across_processes() ->
     assert clone.model_id == "lexical-hash-v1-d64"
 
 
+def test_lexical_batch_vectors_equal_one_chunk_at_a_time() -> None:
+    names = [
+        {"parseHTTPResponse": 2, "raw": 1},
+        {},
+        {"sort_queue": 1, "items": 3, "raw": 1},
+        {"the": 1},  # a stop word only: nothing left to hash
+    ]
+    extra = [["http", "client"], ["empty", "http", "http"], [], []]
+    batch = LexicalEmbedder().embed_counts(names, extra)
+    single = LexicalEmbedder()  # one vocabulary growing across calls, like a worker's
+    rows = [single.embed_counts([n], [e])[0] for n, e in zip(names, extra, strict=True)]
+    assert np.array_equal(batch, np.stack(rows))
+    assert not np.any(batch[3])
+    # Extra terms count like identifiers seen once; repeats add up.
+    only_extra = LexicalEmbedder().embed_counts([{}], [["http"]])
+    assert np.array_equal(only_extra, LexicalEmbedder().embed_counts([{"http": 1}], [[]]))
+
+
 def test_lexical_similarity_follows_shared_words() -> None:
     embedder = LexicalEmbedder()
     query = embedder.embed_query("http response")

@@ -521,7 +521,7 @@ def _build(
             truncated += 1
         counts = Counter(IDENTIFIER.findall(content))
         for word in keywords.intersection(counts):
-            del counts[word]
+            counts.pop(word)  # dict.pop: Counter's own __delitem__ is Python code
         digest = content_hash(content)
         start_line, end_line = segment.start + 1, segment.end + 1
         chunks.append(

@@ -16,6 +16,8 @@ import threading
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import chain
+from operator import methodcaller
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -71,34 +73,68 @@ def normalise_rows(matrix: npt.NDArray[np.floating[Any]]) -> Vectors:
     return scaled
 
 
-class _Vocabulary(dict[str, int]):
-    """Identifier -> row of a CSR table of its hashed terms; grows on first sight of a name."""
+class _Vocabulary:
+    """Identifier -> row of a CSR table of its hashed terms; grows on first sight of names.
+
+    New names are added a batch at a time (`ids`): one Python loop over the new names, then
+    one slice assignment per array, instead of numpy element stores per term. About 110k
+    distinct names occur in CPython's standard library, and every index worker builds its
+    own vocabulary.
+    """
 
     def __init__(self, dim: int) -> None:
-        super().__init__()
         self.dim = dim
+        self.rows: dict[str, int] = {}
+        # Arrays with spare capacity (doubled when full); `ptr[len(rows)]` entries are used.
         self.ptr = np.zeros(1024, dtype=np.int64)
         self.cols = np.zeros(4096, dtype=np.int64)
         self.signs = np.zeros(4096, dtype=np.float64)
-        self.used = 0
+        # Sub-words repeat across names far more than names do: hash each one once.
+        self._codes: dict[str, int] = {}
 
-    def __missing__(self, name: str) -> int:
-        terms = [t for t in identifier_terms(name) if len(t) > 1 and t not in STOP_WORDS]
-        index = len(self)
-        if index + 2 > len(self.ptr):
-            self.ptr = np.resize(self.ptr, len(self.ptr) * 2)
-        if self.used + len(terms) > len(self.cols):
-            size = max(len(self.cols) * 2, self.used + len(terms))
-            self.cols = np.resize(self.cols, size)
-            self.signs = np.resize(self.signs, size)
-        for term in terms:
-            code = zlib.crc32(term.encode("utf-8", "surrogatepass"))
-            self.cols[self.used] = code % self.dim
-            self.signs[self.used] = 1.0 if (code >> 31) & 1 else -1.0
-            self.used += 1
-        self.ptr[index + 1] = self.used
-        self[name] = index
-        return index
+    def ids(self, names: list[str]) -> npt.NDArray[np.int64]:
+        """The row of every name (adding the unseen ones), aligned with `names`."""
+        rows = self.rows
+        missing = set(names).difference(rows)
+        if missing:
+            self._add(missing)
+        return np.fromiter(map(rows.__getitem__, names), dtype=np.int64, count=len(names))
+
+    def _add(self, names: Iterable[str]) -> None:
+        rows, codes = self.rows, self._codes
+        first = len(rows)
+        used = int(self.ptr[first])
+        found: list[int] = []
+        ends: list[int] = []
+        for name in names:
+            rows[name] = len(rows)
+            for term in identifier_terms(name):
+                if len(term) > 1 and term not in STOP_WORDS:
+                    code = codes.get(term)
+                    if code is None:
+                        code = codes[term] = zlib.crc32(term.encode("utf-8", "surrogatepass"))
+                    found.append(code)
+            ends.append(used + len(found))
+        hashed = np.asarray(found, dtype=np.int64)
+        self.ptr = _fit(self.ptr, len(rows) + 1)
+        self.ptr[first + 1 : len(rows) + 1] = ends
+        self.cols = _fit(self.cols, used + len(found))
+        self.signs = _fit(self.signs, used + len(found))
+        self.cols[used : used + len(found)] = hashed % self.dim
+        # The sign comes from the top bit of the CRC, the column from the rest (mod dim).
+        self.signs[used : used + len(found)] = np.where((hashed >> 31) & 1, 1.0, -1.0)
+
+
+def _fit(array: npt.NDArray[Any], size: int) -> npt.NDArray[Any]:
+    """`array`, or a copy at least twice as long when it is shorter than `size`."""
+    if size <= len(array):
+        return array
+    grown = np.zeros(max(size, 2 * len(array)), dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown
+
+
+_values = methodcaller("values")
 
 
 class LexicalEmbedder:
@@ -140,21 +176,25 @@ class LexicalEmbedder:
         if n == 0:
             return np.zeros((0, self._dim), dtype=np.float32)
         extras = [list(extra) for extra in extra_terms]
-        lengths = np.fromiter(map(len, names), dtype=np.int64, count=n) + np.fromiter(
-            map(len, extras), dtype=np.int64, count=n
+        if len(extras) != n:
+            raise ValueError("one list of extra terms per chunk is needed")
+        # All chunks' identifiers, then all their extra terms (count 1 each; repeats add up).
+        # bincount sums each (row, column) cell in input order, and every row still sees its
+        # identifiers before its extra terms, so the sums match a chunk-by-chunk build.
+        flat_names = [*chain.from_iterable(names), *chain.from_iterable(extras)]
+        name_lengths = np.fromiter(map(len, names), dtype=np.int64, count=n)
+        extra_lengths = np.fromiter(map(len, extras), dtype=np.int64, count=n)
+        named = int(name_lengths.sum())
+        counts_flat = np.ones(len(flat_names), dtype=np.float64)
+        counts_flat[:named] = np.fromiter(
+            chain.from_iterable(map(_values, names)), dtype=np.float64, count=named
         )
-        # Per chunk: its identifiers, then its extra terms (count 1 each; repeats add up).
-        flat_names: list[str] = []
-        flat_counts: list[int] = []
-        for counts, extra in zip(names, extras, strict=True):
-            flat_names.extend(counts)
-            flat_names.extend(extra)
-            flat_counts.extend(counts.values())
-            flat_counts.extend([1] * len(extra))
-        counts_flat = np.asarray(flat_counts, dtype=np.float64)
         vocab = self._vocab
-        ids = np.fromiter(map(vocab.__getitem__, flat_names), dtype=np.int64, count=len(flat_names))
-        rows_of_name = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        ids = vocab.ids(flat_names)
+        row_numbers = np.arange(n, dtype=np.int64)
+        rows_of_name = np.concatenate(
+            [np.repeat(row_numbers, name_lengths), np.repeat(row_numbers, extra_lengths)]
+        )
         weights = 1.0 + np.log(np.maximum(counts_flat, 1.0))
         starts = vocab.ptr[ids]
         spans = vocab.ptr[ids + 1] - starts
