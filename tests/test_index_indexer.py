@@ -131,6 +131,27 @@ def test_bad_inputs_are_skipped_or_cut_and_counted(tmp_path: Path) -> None:
     assert again.skipped == report.skipped
 
 
+def test_a_skipped_file_fixed_later_keeps_one_manifest_row(tmp_path: Path) -> None:
+    import lancedb
+
+    root = tmp_path / "repo"
+    _project(root, 2)
+    (root / "pkg/late.py").write_bytes(b"x = 1\x00\n")
+    _age(root / "pkg/late.py", 20)
+    settings = make_settings(tmp_path)
+    assert index_codebase(root, settings).skipped == {"binary": 1}
+    _age(_write(root, "pkg/late.py", "def late():\n    return 1\n"), 5)
+    _age(_write(root, "pkg/new.py", "def new():\n    return 2\n"), 5)
+    report = index_codebase(root, settings)
+    assert (report.files_indexed, report.skipped) == (2, {})
+    # The skipped file had a manifest row but no chunks: its row is replaced, not doubled.
+    files = lancedb.connect(settings.index_dir).open_table("files").to_arrow()
+    assert sorted(files.column("path").to_pylist()) == [
+        "pkg/late.py", "pkg/mod0.py", "pkg/mod1.py", "pkg/new.py",
+    ]  # fmt: skip
+    assert index_codebase(root, settings).files_unchanged == 4
+
+
 def test_unreadable_file_is_skipped(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     _write(root, "ok.py", "def ok():\n    return 1\n")
