@@ -205,7 +205,8 @@ class LexicalEmbedder:
         vals = vocab.signs[offsets] * np.repeat(weights, spans)
         rows = np.repeat(rows_of_name, spans)
         dense = np.bincount(rows * self._dim + cols, weights=vals, minlength=n * self._dim)
-        return normalise_rows(dense.reshape(n, self._dim))
+        # bincount with weights is already float64 (asarray: no copy, only the type for mypy).
+        return normalise_rows(np.asarray(dense, dtype=np.float64).reshape(n, self._dim))
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         counts = [Counter(IDENTIFIER.findall(text)) for text in texts]
