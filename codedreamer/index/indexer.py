@@ -31,7 +31,7 @@ from codedreamer.index.embedder import Embedder, LexicalEmbedder, build_embedder
 from codedreamer.index.languages import spec_named
 from codedreamer.index.parser import ParseTimeout
 from codedreamer.index.store import FileRecord, FileWrite, IndexStore, chunk_table
-from codedreamer.index.tokens import IDENTIFIER, identifier_terms, identifier_text
+from codedreamer.index.tokens import IDENTIFIER, identifier_terms
 from codedreamer.index.walker import MAX_FILE_BYTES, FileEntry, IgnoreRules, Skipped, walk
 
 if TYPE_CHECKING:
@@ -261,10 +261,11 @@ def _chunk_file(job: _Job) -> _Outcome:
 
 
 class _TextCache(dict[str, str]):
-    """Identifier -> its full-text terms (`identifier_text`), filled on first use."""
+    """Identifier -> its full-text terms (as `identifier_text`), filled on first use."""
 
     def __missing__(self, name: str) -> str:
-        text = self[name] = identifier_text(name)
+        # identifier_text's own LRU would only hold a second copy of this cache.
+        text = self[name] = " ".join(identifier_terms(name))
         return text
 
 
