@@ -3,7 +3,9 @@
 Run: `python bench/bench_index.py` (about 5 minutes on 2 cores; `--quick` for a smoke run).
 Writes the "index" section of docs/benchmarks.md.
 
-1. cold index vs tree-sitter parse-only of the same files (read + parse, one process);
+1. cold index vs tree-sitter parse-only of the same files (read + parse, one process), in
+   alternating pairs (parse, index, parse, index, ...) so that both sides of each ratio see
+   the same machine load; the median ratio is the result, every pair is listed;
 2. re-index with nothing changed vs the cold index;
 3. one edited file searchable while the live watcher runs (time from write to search hit);
 4. hybrid search for "http response" finds HTTPResponse-style identifiers;
@@ -23,12 +25,20 @@ import sysconfig
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.report import write_section
+
+if TYPE_CHECKING:
+    from codedreamer.config.settings import Settings
+    from codedreamer.index.indexer import IndexReport
+
+# Alternating parse-only / cold-index pairs; the median ratio is reported.
+PAIRS = 3
 
 
 def _copy_tree(source: Path, target: Path, limit: int | None) -> list[Path]:
@@ -57,6 +67,14 @@ def _age_tree(root: Path) -> None:
             os.utime(Path(directory) / name, (stamp, stamp))
 
 
+def _settings(data_dir: Path) -> Settings:
+    from codedreamer.config.settings import load_settings
+
+    return load_settings(
+        {"data_dir": data_dir, "exclude_patterns": ""}, env_file=None, environ={}
+    ).settings
+
+
 def _parse_only(files: list[Path]) -> float:
     from codedreamer.index.languages import language_for
     from codedreamer.index.parser import parse
@@ -74,7 +92,6 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="200 files, no 100k-chunk search")
     args = parser.parse_args()
 
-    from codedreamer.config.settings import load_settings
     from codedreamer.index.indexer import index_codebase, open_index
     from codedreamer.index.watcher import LiveIndexer
 
@@ -87,20 +104,23 @@ def main() -> None:
         _age_tree(src)
         lines = sum(p.read_bytes().count(b"\n") for p in files)
         mb = sum(p.stat().st_size for p in files) / 1e6
-        settings = load_settings(
-            {"data_dir": work / "data", "exclude_patterns": ""}, env_file=None, environ={}
-        ).settings
-        serial = load_settings(
-            {"data_dir": work / "serial", "exclude_patterns": ""}, env_file=None, environ={}
-        ).settings
+        serial = _settings(work / "serial")
 
         _parse_only(files[:50])  # load the grammar outside the timing
-        parse_runs = [_parse_only(files)]
-        cold = index_codebase(src, settings, build_ann=False)
-        parse_runs.append(_parse_only(files))
+        pairs: list[tuple[float, IndexReport]] = []
+        for number in range(PAIRS):
+            if pairs:
+                # Each cold run starts from an empty index; the last one is kept for the rest.
+                shutil.rmtree(work / f"cold{number - 1}")
+            parse_run = _parse_only(files)
+            settings = _settings(work / f"cold{number}")
+            pairs.append((parse_run, index_codebase(src, settings, build_ann=False)))
+        ratios = [report.seconds / parse_run for parse_run, report in pairs]
+        ratio = statistics.median(ratios)
+        parse_s = statistics.median(parse_run for parse_run, _ in pairs)
+        cold_s = statistics.median(report.seconds for _, report in pairs)
+        cold = pairs[-1][1]
         cold_serial = index_codebase(src, serial, workers=1, build_ann=False)
-        parse_runs.append(_parse_only(files))
-        parse_s = statistics.median(parse_runs)
         again = index_codebase(src, settings, build_ann=False)
         assert again.files_indexed == 0 and again.chunks_written == 0
 
@@ -113,6 +133,7 @@ def main() -> None:
         ]
 
         latencies: list[float] = []
+        ann_before = store.has_vector_index()
         edited = files[len(files) // 3 :: max(1, len(files) // 7)][:5]
         with LiveIndexer(src, settings, store, debounce_ms=200) as live:
             deadline = time.monotonic() + 10
@@ -133,12 +154,23 @@ def main() -> None:
                 latencies.append(time.perf_counter() - started)
                 time.sleep(0.3)
 
+        live_note = ""
+        if max(latencies) > 2 and not ann_before and store.has_vector_index():
+            # Measured, not assumed: the index had no ANN index before the session, and has
+            # one after it, so the watcher built it while the edits were waiting.
+            live_note = (
+                "; the slowest edit waited behind the watcher's start-up catch-up scan, which "
+                "built the ANN index (the table is past 50k chunks)"
+            )
         vector_rows = ""
         if not args.quick:
             vector_rows = _vector_bench(src, settings, store)
         store.close()
 
-        ratio = cold.seconds / parse_s
+        pair_text = ", ".join(
+            f"{report.seconds:.1f}/{parse_run:.1f} s = {report.seconds / parse_run:.2f}x"
+            for parse_run, report in pairs
+        )
         body = (
             "## Code index (bench/bench_index.py)\n\n"
             f"Corpus: CPython {sys.version.split()[0]} standard library, {len(files):,} `.py` "
@@ -146,24 +178,29 @@ def main() -> None:
             f"{lines:,} lines, {mb:.1f} MB (copied to a temp dir; EXCLUDE_PATTERNS empty so "
             "tests are indexed too). Default lexical embedder (256-d).\n\n"
             "| Measurement | Result | Baseline | Ratio | Target |\n|---|---|---|---|---|\n"
-            f"| cold index, {cold.workers} worker processes | {cold.seconds:.1f} s "
-            f"({cold.chunks_total:,} chunks; {cold.maintain_seconds:.1f} s of it full-text and "
-            "B-tree index builds; the ANN index is built separately, see the last row) | "
-            f"parse-only {parse_s:.1f} s (median of {len(parse_runs)}, one process) "
-            f"| {ratio:.2f}x | <= 2x |\n"
+            f"| cold index, {cold.workers} worker processes | {cold_s:.1f} s, median of "
+            f"{len(pairs)} ({cold.chunks_total:,} chunks; {cold.maintain_seconds:.1f} s of the "
+            "last run full-text and B-tree index builds; the ANN index is built separately, "
+            f"see the last row) | parse-only {parse_s:.1f} s, median of {len(pairs)} (one "
+            f"process) | {ratio:.2f}x, median of the pairs (index/parse: {pair_text}) "
+            "| <= 2x |\n"
             f"| cold index, 1 process | {cold_serial.seconds:.1f} s | parse-only {parse_s:.1f} s "
             f"| {cold_serial.seconds / parse_s:.2f}x | (for reference) |\n"
             f"| re-index, nothing changed | {again.seconds:.2f} s, 0 files parsed | cold "
-            f"{cold.seconds:.1f} s | {100 * again.seconds / cold.seconds:.1f} % | <= 5 % |\n"
+            f"{cold_s:.1f} s | {100 * again.seconds / cold_s:.1f} % | <= 5 % |\n"
             f"| edited file searchable, live watcher (5 edits) | median "
-            f"{statistics.median(latencies):.2f} s, max {max(latencies):.2f} s | - | - | <= 2 s |\n"
+            f"{statistics.median(latencies):.2f} s, max {max(latencies):.2f} s{live_note} "
+            "| - | - | <= 2 s |\n"
             f'| hybrid search "http response" | top 10 hold {len(found)} HTTP-response '
             f"identifiers: {', '.join(f'`{n}`' for n in found[:4]) or 'none'} | - | - | found |\n"
             f"{vector_rows}\n"
             "Notes: parse-only reads each file and runs tree-sitter on it in one process; the "
             "indexer additionally chunks, extracts identifiers, hashes, embeds and writes LanceDB "
             "(chunks, manifest, full-text index). Timings on a shared 2-core machine vary by "
-            "about +-20 % between runs; both sides of each ratio ran in the same script.\n"
+            "about +-20 % between runs, so parse-only and the cold index alternate and each "
+            "ratio compares neighbouring runs. Two busy processes on this machine each run "
+            "about 20 % slower than one alone, so two workers give at most ~1.6x one "
+            "process.\n"
         )
         write_section("index", body)
         print(body)
