@@ -126,9 +126,11 @@ class LiveIndexer:
                 if not caught_up:
                     # The OS watch is live once the first batch (or timeout) arrives; a scan
                     # now catches edits made between start() and then, which no event reports.
+                    # The ANN index build (seconds on big tables) waits for idle maintenance,
+                    # so edits that arrive meanwhile are not held up behind it.
                     caught_up = True
                     self.mode = "watch"
-                    self._report(self.indexer.run())
+                    self._report(self.indexer.run(build_ann=False))
                 if not changes:
                     # Quiet for IDLE_MS: the moment for index builds and compaction.
                     self._maintain()
@@ -143,7 +145,7 @@ class LiveIndexer:
                     break
             if restart and not self._stop.is_set():
                 # New or removed directories: catch up on what happened before the re-watch.
-                self._report(self.indexer.run())
+                self._report(self.indexer.run(build_ann=False))
             elif not restart:
                 return
 
