@@ -131,6 +131,9 @@ class LiveIndexer:
                     caught_up = True
                     self.mode = "watch"
                     self._report(self.indexer.run(build_ann=False))
+                    if not changes:
+                        # Start-up is not idleness: maintenance waits for a real quiet spell.
+                        continue
                 if not changes:
                     # Quiet for IDLE_MS: the moment for index builds and compaction.
                     self._maintain()
