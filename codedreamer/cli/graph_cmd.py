@@ -8,7 +8,7 @@ plain Text, never as Rich markup.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 
@@ -174,13 +174,7 @@ def hot(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The nodes with the highest momentum right now."""
-    kinds = _kinds(kind)
-    _, graph = _open(ctx)
-    nodes = graph.hot(limit, kinds=kinds)
-    if as_json:
-        print_json([_node_json(node) for node in nodes])
-    else:
-        _print_nodes("Hot nodes (highest momentum)", nodes)
+    _show_ranked(ctx, "hot", kind, limit, as_json, "Hot nodes (highest momentum)")
 
 
 def entangled(
@@ -190,13 +184,25 @@ def entangled(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The most connected nodes (entanglement, see docs/graph_edges.md)."""
+    _show_ranked(ctx, "entangled", kind, limit, as_json, "Most entangled nodes")
+
+
+def _show_ranked(
+    ctx: typer.Context,
+    ranking: Literal["hot", "entangled"],
+    kind: str | None,
+    limit: int,
+    as_json: bool,
+    title: str,
+) -> None:
     kinds = _kinds(kind)
     _, graph = _open(ctx)
-    nodes = graph.entangled(limit, kinds=kinds)
+    query = graph.hot if ranking == "hot" else graph.entangled
+    nodes = query(limit, kinds=kinds)
     if as_json:
         print_json([_node_json(node) for node in nodes])
     else:
-        _print_nodes("Most entangled nodes", nodes)
+        _print_nodes(title, nodes)
 
 
 def decay(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
