@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from codedreamer.storage.dream import Dream
-    from codedreamer.storage.store import CorruptFile, DreamStore
+    from codedreamer.storage.store import CorruptFile, DreamStore, ListResult
 
 DEFAULT_LIMIT = 20
 WIDE_TABLE = 100  # terminal columns from which `dreams list` also shows a Created column
@@ -199,22 +199,44 @@ def list_dreams(
     listed = store.list()
     warn_corrupt(listed.corrupt)
     matching = filter_dreams(listed.dreams, status=wanted_status, priority=wanted_priority)
-    shown = take(matching, limit)
+    _print_listing(
+        store,
+        listed,
+        matching,
+        take(matching, limit),
+        as_json=as_json,
+        title="Dreams",
+        empty=_nothing_found(store, bool(listed.dreams)),
+    )
+
+
+def _print_listing(
+    store: DreamStore,
+    listed: ListResult,
+    selected: list[Dream],
+    shown: list[Dream],
+    *,
+    as_json: bool,
+    title: str,
+    empty: str,
+    ranked: bool = False,
+) -> None:
+    """Print `shown` (the first of `selected`) as JSON or a table; `empty` when none."""
     if as_json:
         print_json(
             {
                 "dreams": [summary_json(dream, store) for dream in shown],
-                "total": len(matching),
+                "total": len(selected),
                 "corrupt": corrupt_json(listed.corrupt),
             }
         )
         return
     console = stdout_console()
     if not shown:
-        console.print(_nothing_found(store, bool(listed.dreams)), markup=False)
+        console.print(empty, markup=False)
         return
-    title = f"Dreams: {_shown_count(len(shown), len(matching))}"
-    console.print(dream_table(shown, title=title, width=console.width))
+    heading = f"{title}: {_shown_count(len(shown), len(selected))}"
+    console.print(dream_table(shown, title=heading, ranked=ranked, width=console.width))
 
 
 def _nothing_found(store: DreamStore, any_dreams: bool) -> str:
@@ -237,22 +259,16 @@ def actionable_dreams(
     listed = store.list()
     warn_corrupt(listed.corrupt)
     ranked = actionable(listed.dreams)
-    shown = take(ranked, limit)
-    if as_json:
-        print_json(
-            {
-                "dreams": [summary_json(dream, store) for dream in shown],
-                "total": len(ranked),
-                "corrupt": corrupt_json(listed.corrupt),
-            }
-        )
-        return
-    console = stdout_console()
-    if not shown:
-        console.print("No pending dreams.", markup=False)
-        return
-    title = f"Actionable: {_shown_count(len(shown), len(ranked))}"
-    console.print(dream_table(shown, title=title, ranked=True, width=console.width))
+    _print_listing(
+        store,
+        listed,
+        ranked,
+        take(ranked, limit),
+        as_json=as_json,
+        title="Actionable",
+        empty="No pending dreams.",
+        ranked=True,
+    )
 
 
 def show_dream(
