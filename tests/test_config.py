@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run_codedreamer
 
 from codedreamer.config.env_example import render_env_example
 from codedreamer.config.settings import Settings, load_settings
@@ -135,17 +134,7 @@ def test_env_example_documents_every_setting_and_is_current() -> None:
 
 
 def _run_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DREAMER_")}
-    full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "codedreamer", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd,
-        timeout=60,
-        check=False,
-    )
+    return run_codedreamer(*args, env=env, cwd=cwd)
 
 
 def test_config_command_reports_sources(tmp_path: Path) -> None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
+from cli_runner import run_codedreamer
 
 from codedreamer.config.settings import Settings, load_settings
 from codedreamer.engine.engine import Engine
@@ -160,17 +159,7 @@ def test_cancel_during_think_stops_within_a_token_and_saves_nothing(tmp_path: Pa
 
 
 def run_cli(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DREAMER_")}
-    env.update(dream_env(tmp_path))
-    return subprocess.run(
-        [sys.executable, "-m", "codedreamer", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=240,
-        check=False,
-    )
+    return run_codedreamer(*args, env=dream_env(tmp_path), cwd=tmp_path, timeout=240)
 
 
 def test_cli_index_then_dream_once_writes_a_dream_file(tmp_path: Path) -> None:
