@@ -314,3 +314,82 @@ def test_round_trip_property(dream: Dream) -> None:
     assert parsed == dream
     # Serialising the parsed dream again gives the same bytes: the format is canonical.
     assert dream_to_markdown(parsed) == text
+
+
+# A file exactly as the format wrote it before score, critic, diff and code checks existed.
+OLD_FORMAT_FILE = """---
+id: "20250304-050607-0123abcd"
+created: "2025-03-04T05:06:07.890123+00:00"
+title: "Guard against an empty list"
+category: "bugs"
+focus: "bugs"
+priority: "unranked"
+priority_reason: ""
+status: "applied"
+status_reason: "done"
+novelty: 0.75
+drill_level: 0
+parent: null
+source_path: "pkg/mod.py"
+line_start: 10
+line_end: 42
+language: "python"
+symbols: ["first_item"]
+models: {"reasoning": "SmolLM2"}
+timings: {"think_seconds": 1.5}
+validation: {"grounded": "mentions first_item"}
+---
+
+# Guard against an empty list
+
+## Insight
+
+`first_item` indexes [0] without a check.
+
+## Seed code
+
+```python
+def first_item(items):
+    return items[0]
+```
+"""
+
+
+def test_a_file_in_the_old_format_still_reads_with_new_fields_defaulted() -> None:
+    dream = dream_from_markdown(OLD_FORMAT_FILE)
+    assert dream.status == Status.APPLIED and dream.novelty == 0.75
+    assert dream.insight == "`first_item` indexes [0] without a check."
+    assert dream.seed_code.startswith("def first_item")
+    assert (dream.score, dream.score_parts, dream.diff, dream.critic_severity) == (0.0, {}, "", "")
+    assert dream.code_checks == {} and dream.refined is False and dream.themes == []
+    # Rewriting it keeps every old value and adds the new keys.
+    again = dream_from_markdown(dream_to_markdown(dream))
+    assert again == dream
+
+
+def test_new_fields_round_trip_and_the_diff_is_fenced_as_diff() -> None:
+    diff = (
+        "--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ -1,2 +1,4 @@\n def f(items):\n"
+        "+    if not items:\n+        return None\n     return items[0]"
+    )
+    dream = make_dream(
+        score=71.5,
+        score_parts={"novelty": 0.8, "critic": 1.0},
+        critic_severity="minor",
+        refined=True,
+        themes=["bugs", "empty list"],
+        code_checks={"diff_applies": "ok"},
+        diff=diff,
+        draft_code="x = 0",
+        code="x = 1",
+    )
+    text = dream_to_markdown(dream)
+    assert "## Diff\n\n```diff\n--- a/pkg/mod.py" in text
+    assert "## Draft code\n\n```python\nx = 0\n```" in text
+    assert dream_from_markdown(text) == dream
+
+
+def test_a_bad_value_in_a_new_field_names_the_key() -> None:
+    text = dream_to_markdown(make_dream()).replace("refined: false", 'refined: "yes"')
+    with pytest.raises(StorageError, match="refined: expected true or false"):
+        dream_from_markdown(text)

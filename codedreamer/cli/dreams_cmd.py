@@ -310,49 +310,39 @@ def render_dream(dream: Dream, path: str) -> list[RenderableType]:
     def reasoned(value: str, reason: str) -> str:
         return f"{value} ({reason})" if reason else value
 
-    row("Id", dream.id)
-    row("File", path)
-    row("Created", f"{dream.created:%Y-%m-%d %H:%M:%S} UTC")
-    row(
-        "Status",
-        reasoned(dream.status.value, dream.status_reason),
-        STATUS_STYLES.get(dream.status.value, ""),
-    )
-    row(
-        "Priority",
-        reasoned(dream.priority.value, dream.priority_reason),
-        PRIORITY_STYLES.get(dream.priority.value, ""),
-    )
-    row("Novelty", f"{dream.novelty:.2f}")
-    row("Category", dream.category)
-    row("Focus", dream.focus)
-    row("Drill level", f"L{dream.drill_level}")
-    row("Parent", dream.parent or "")
-    row("Source", source_label(dream))
-    row("Symbols", ", ".join(dream.symbols))
-    row("Language", dream.language)
-    row("Models", ", ".join(f"{role}: {name}" for role, name in dream.models.items()))
-    row("Timings", ", ".join(f"{stage}: {sec:.1f} s" for stage, sec in dream.timings.items()))
-    row("Validation", ", ".join(f"{check}: {result}" for check, result in dream.validation.items()))
+    from codedreamer.storage.fields import declared
+
+    reasons = {"status": dream.status_reason, "priority": dream.priority_reason}
+    styles = {"status": STATUS_STYLES, "priority": PRIORITY_STYLES}
+    sections: list[tuple[str, str, str]] = []
+    for name, spec, _ in declared(type(dream)):
+        value = getattr(dream, name)
+        if spec.section:
+            sections.append((spec.heading, value, spec.fence))
+            continue
+        if name == "line_end":
+            row("Source", source_label(dream))
+        if not spec.label or value is None or value == "" or value == [] or value == {}:
+            continue
+        text = spec.show(value)
+        if name in reasons:
+            text = reasoned(text, reasons[name])
+        row(spec.label, text, styles.get(name, {}).get(str(value), ""))
+        if name == "id":
+            row("File", path)
 
     parts: list[RenderableType] = [
         Text(printable(dream.title) or "(untitled dream)", style="bold"),
         meta,
     ]
     lexer = dream.language.strip().lower() or "text"
-    sections = (
-        ("Insight", dream.insight, False),
-        ("Plan", dream.plan, False),
-        ("Code", dream.code, True),
-        ("Critique", dream.critique, False),
-        ("Seed code", dream.seed_code, True),
-    )
-    for heading, content, is_code in sections:
+    for heading, content, fence in sections:
         if not content.strip():
             continue
         parts.append(Rule(Text(heading), align="left"))
-        if is_code:
-            parts.append(Syntax(printable(content), lexer, word_wrap=True))
+        if fence:
+            code_lexer = "diff" if fence == "diff" else lexer
+            parts.append(Syntax(printable(content), code_lexer, word_wrap=True))
         else:
             # Markdown never reads Rich markup: "[red]" in a dream stays literal text.
             parts.append(Markdown(printable(content)))

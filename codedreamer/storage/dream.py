@@ -1,12 +1,39 @@
 """The `Dream` record: one improvement suggestion and everything known about how it was made."""
 
+# `front(...)` and `section(...)` return dataclasses.field objects, which RUF009 cannot see.
+# ruff: noqa: RUF009
+
 from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
+
+from codedreamer.storage.fields import (
+    encode_created,
+    enum_of,
+    enum_value,
+    front,
+    mapping_of,
+    optional,
+    section,
+    show_fraction,
+    show_items,
+    show_level,
+    show_list,
+    show_parts,
+    show_score,
+    show_seconds,
+    to_bool,
+    to_created,
+    to_integer,
+    to_number,
+    to_string,
+    to_string_list,
+)
 
 
 class Status(StrEnum):
@@ -43,32 +70,79 @@ def is_dream_id(text: str) -> bool:
     return isinstance(text, str) and DREAM_ID_PATTERN.fullmatch(text) is not None
 
 
-@dataclass
-class Dream:
-    """One dream. Front matter fields first, then the readable sections."""
+def to_dream_id(value: Any) -> str:
+    text = to_string(value)
+    if not is_dream_id(text):
+        raise ValueError(f"{text!r} is not a dream id (YYYYMMDD-HHMMSS-xxxxxxxx)")
+    return text
 
-    id: str
-    created: datetime
-    category: str
-    source_path: str
-    line_start: int
-    line_end: int
-    title: str = ""
-    focus: str = ""
-    language: str = ""
-    priority: Priority = Priority.UNRANKED
-    priority_reason: str = ""
-    status: Status = Status.PENDING
-    status_reason: str = ""
-    novelty: float = 0.0
-    drill_level: int = 0
-    parent: str | None = None
-    symbols: list[str] = field(default_factory=list)
-    models: dict[str, str] = field(default_factory=dict)
-    timings: dict[str, float] = field(default_factory=dict)
-    validation: dict[str, str] = field(default_factory=dict)
-    insight: str = ""
-    plan: str = ""
-    code: str = ""
-    critique: str = ""
-    seed_code: str = ""
+
+def show_created(value: datetime) -> str:
+    return f"{value:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def show_yes(value: bool) -> str:
+    return "yes" if value else ""
+
+
+@dataclass(kw_only=True)
+class Dream:
+    """One dream. Front matter fields first, then the readable sections.
+
+    This declaration is the dream file format: field order is the order of the front
+    matter and of the sections; each field's FieldSpec says how it is read, written and
+    shown. Fields without a default must be in every file; the others fall back to their
+    defaults, so files written before a field existed still load.
+    """
+
+    id: str = front(convert=to_dream_id, label="Id")
+    created: datetime = front(
+        convert=to_created, encode=encode_created, label="Created", show=show_created
+    )
+    title: str = front("", convert=to_string)
+    category: str = front(convert=to_string, label="Category")
+    focus: str = front("", convert=to_string, label="Focus")
+    priority: Priority = front(
+        Priority.UNRANKED, convert=enum_of(Priority), encode=enum_value, label="Priority"
+    )
+    priority_reason: str = front("", convert=to_string)
+    status: Status = front(
+        Status.PENDING, convert=enum_of(Status), encode=enum_value, label="Status"
+    )
+    status_reason: str = front("", convert=to_string)
+    novelty: float = front(0.0, convert=to_number, label="Novelty", show=show_fraction)
+    score: float = front(0.0, convert=to_number, label="Score", show=show_score)
+    score_parts: dict[str, float] = front(
+        convert=mapping_of(to_number), label="Score parts", show=show_parts, factory=dict
+    )
+    drill_level: int = front(0, convert=to_integer, label="Drill level", show=show_level)
+    parent: str | None = front(None, convert=optional(to_dream_id), label="Parent")
+    source_path: str = front(convert=to_string)
+    line_start: int = front(convert=to_integer)
+    line_end: int = front(convert=to_integer)
+    language: str = front("", convert=to_string, label="Language")
+    symbols: list[str] = front(
+        convert=to_string_list, label="Symbols", show=show_list, factory=list
+    )
+    themes: list[str] = front(convert=to_string_list, label="Themes", show=show_list, factory=list)
+    critic_severity: str = front("", convert=to_string, label="Critic")
+    refined: bool = front(False, convert=to_bool, label="Refined", show=show_yes)
+    models: dict[str, str] = front(
+        convert=mapping_of(to_string), label="Models", show=show_items, factory=dict
+    )
+    timings: dict[str, float] = front(
+        convert=mapping_of(to_number), label="Timings", show=show_seconds, factory=dict
+    )
+    validation: dict[str, str] = front(
+        convert=mapping_of(to_string), label="Validation", show=show_items, factory=dict
+    )
+    code_checks: dict[str, str] = front(
+        convert=mapping_of(to_string), label="Code checks", show=show_items, factory=dict
+    )
+    insight: str = section("Insight")
+    plan: str = section("Plan")
+    code: str = section("Code", fence="language")
+    diff: str = section("Diff", fence="diff")
+    critique: str = section("Critique")
+    draft_code: str = section("Draft code", fence="language")
+    seed_code: str = section("Seed code", fence="language")

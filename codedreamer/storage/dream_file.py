@@ -38,50 +38,26 @@ Sections are framed so that any content survives a round trip exactly:
 from __future__ import annotations
 
 import json
-import math
 import re
-from collections.abc import Callable
-from dataclasses import MISSING, fields
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 from codedreamer.errors import StorageError
-from codedreamer.storage.dream import Dream, Priority, Status, is_dream_id
+from codedreamer.storage.dream import Dream, is_dream_id
+from codedreamer.storage.fields import FieldSpec, declared
 
 FRONT_MATTER_FENCE = "---"
 
-# Front-matter keys in the order they are written.
-FRONT_MATTER_KEYS: tuple[str, ...] = (
-    "id",
-    "created",
-    "title",
-    "category",
-    "focus",
-    "priority",
-    "priority_reason",
-    "status",
-    "status_reason",
-    "novelty",
-    "drill_level",
-    "parent",
-    "source_path",
-    "line_start",
-    "line_end",
-    "language",
-    "symbols",
-    "models",
-    "timings",
-    "validation",
-)
+_DECLARED = declared(Dream)
+_SPECS: dict[str, FieldSpec] = {name: spec for name, spec, _ in _DECLARED}
+
+# Front-matter keys in the order they are written (the order Dream declares them).
+FRONT_MATTER_KEYS: tuple[str, ...] = tuple(name for name, spec, _ in _DECLARED if not spec.section)
 
 # (Dream field, heading, fenced as code?) in the order they are written.
-SECTIONS: tuple[tuple[str, str, bool], ...] = (
-    ("insight", "Insight", False),
-    ("plan", "Plan", False),
-    ("code", "Code", True),
-    ("critique", "Critique", False),
-    ("seed_code", "Seed code", True),
+SECTIONS: tuple[tuple[str, str, bool], ...] = tuple(
+    (name, spec.heading, bool(spec.fence)) for name, spec, _ in _DECLARED if spec.section
 )
 _FRONT_MATTER_KEY_SET = frozenset(FRONT_MATTER_KEYS)
 _HEADING_LINES = {f"## {heading}": name for name, heading, _ in SECTIONS}
@@ -96,9 +72,7 @@ _FENCE_INFO_UNSAFE = re.compile(r"[^A-Za-z0-9_+.#-]")
 # Fields the dataclass has no default for must be in every file; the others fall back to
 # their defaults, so files written before a field existed still load.
 _REQUIRED_KEYS = frozenset(
-    f.name
-    for f in fields(Dream)
-    if f.name in FRONT_MATTER_KEYS and f.default is MISSING and f.default_factory is MISSING
+    name for name, spec, required in _DECLARED if required and not spec.section
 )
 
 # JSON leaves these unescaped, but YAML treats them as line breaks or forbids them.
@@ -122,27 +96,10 @@ def front_matter_values(dream: Dream) -> dict[str, Any]:
     except OverflowError as exc:
         raise DreamFormatError(f"dream {dream.id}: created is out of range ({exc})") from None
     values: dict[str, Any] = {
-        "id": dream.id,
-        "created": created_text,
-        "title": dream.title,
-        "category": dream.category,
-        "focus": dream.focus,
-        "priority": Priority(dream.priority).value,
-        "priority_reason": dream.priority_reason,
-        "status": Status(dream.status).value,
-        "status_reason": dream.status_reason,
-        "novelty": dream.novelty,
-        "drill_level": dream.drill_level,
-        "parent": dream.parent,
-        "source_path": dream.source_path,
-        "line_start": dream.line_start,
-        "line_end": dream.line_end,
-        "language": dream.language,
-        "symbols": list(dream.symbols),
-        "models": dict(dream.models),
-        "timings": dict(dream.timings),
-        "validation": dict(dream.validation),
+        key: _SPECS[key].encode(getattr(dream, key)) for key in FRONT_MATTER_KEYS
     }
+    values["created"] = created_text
+    values = {key: _plain(value) for key, value in values.items()}
     return values
 
 
@@ -196,7 +153,8 @@ def dream_to_markdown(dream: Dream) -> str:
             continue
         if fenced:
             fence = fence_for(content)
-            body = f"{fence}{_fence_info(dream.language)}\n{content}\n{fence}"
+            info = dream.language if _SPECS[name].fence == "language" else _SPECS[name].fence
+            body = f"{fence}{_fence_info(info)}\n{content}\n{fence}"
         else:
             body = _escape_prose(content)
         blocks.append(f"## {heading}\n\n{body}\n")
@@ -211,19 +169,20 @@ def _check_dream(dream: Dream) -> None:
         raise DreamFormatError(f"{dream.id!r}: not a valid dream id")
     if dream.parent is not None and not is_dream_id(dream.parent):
         raise DreamFormatError(f"dream {dream.id}: parent {dream.parent!r} is not a dream id")
-    for key, converter in _CONVERTERS.items():
+    for key in FRONT_MATTER_KEYS:
+        spec = _SPECS[key]
         try:
-            converter(_writable(dream, key))
+            spec.convert(spec.encode(getattr(dream, key)))
         except (TypeError, ValueError) as exc:
             raise DreamFormatError(f"dream {dream.id}: {key}: {exc}") from None
 
 
-def _writable(dream: Dream, key: str) -> Any:
-    value = getattr(dream, key)
-    if key == "created":
-        return value.isoformat() if isinstance(value, datetime) else value
-    if isinstance(value, Priority | Status):
-        return value.value
+def _plain(value: Any) -> Any:
+    """A fresh copy of lists and dicts, so JSON-ready output never aliases the dream."""
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, dict):
+        return dict(value)
     return value
 
 
@@ -309,7 +268,7 @@ def _parse_front_matter(lines: list[str], first_line_number: int) -> dict[str, A
     values: dict[str, Any] = {}
     for key, value in raw.items():
         try:
-            values[key] = _CONVERTERS[key](value)
+            values[key] = _SPECS[key].convert(value)
         except (TypeError, ValueError) as exc:
             raise _ParseError(f"{key}: {exc}") from None
     return values
@@ -389,119 +348,3 @@ def _read_fenced(lines: list[str], i: int, heading: str, first_line_number: int)
         if lines[end] == fence:
             return "\n".join(lines[i + 1 : end]), end + 1
     raise _ParseError(f"line {first_line_number + i}: the code fence of {heading!r} is not closed")
-
-
-# ---------------------------------------------------------------- value checks
-
-
-def _string(value: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {_json_type(value)}")
-    return value
-
-
-def _integer(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"expected an integer, got {_json_type(value)}")
-    return value
-
-
-def _number(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"expected a number, got {_json_type(value)}")
-    if not math.isfinite(value):
-        raise ValueError("expected a finite number")
-    return float(value)
-
-
-def _dream_id(value: Any) -> str:
-    text = _string(value)
-    if not is_dream_id(text):
-        raise ValueError(f"{text!r} is not a dream id (YYYYMMDD-HHMMSS-xxxxxxxx)")
-    return text
-
-
-def _parent(value: Any) -> str | None:
-    return None if value is None else _dream_id(value)
-
-
-def _created(value: Any) -> datetime:
-    text = _string(value)
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not an ISO 8601 timestamp") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"{text!r} has no time zone (write it in UTC, e.g. +00:00)")
-    return moment.astimezone(UTC)
-
-
-def _priority(value: Any) -> Priority:
-    text = _string(value)
-    try:
-        return Priority(text)
-    except ValueError:
-        choices = ", ".join(p.value for p in Priority)
-        raise ValueError(f"{text!r} is not one of {choices}") from None
-
-
-def _status(value: Any) -> Status:
-    text = _string(value)
-    try:
-        return Status(text)
-    except ValueError:
-        choices = ", ".join(s.value for s in Status)
-        raise ValueError(f"{text!r} is not one of {choices}") from None
-
-
-def _string_list(value: Any) -> list[str]:
-    if not isinstance(value, list):
-        raise TypeError(f"expected a list, got {_json_type(value)}")
-    return [_string(item) for item in value]
-
-
-def _mapping_of(convert: Callable[[Any], Any]) -> Callable[[Any], dict[str, Any]]:
-    def parse(value: Any) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise TypeError(f"expected an object, got {_json_type(value)}")
-        return {key: convert(item) for key, item in value.items()}
-
-    return parse
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
-
-
-_CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "id": _dream_id,
-    "created": _created,
-    "title": _string,
-    "category": _string,
-    "focus": _string,
-    "priority": _priority,
-    "priority_reason": _string,
-    "status": _status,
-    "status_reason": _string,
-    "novelty": _number,
-    "drill_level": _integer,
-    "parent": _parent,
-    "source_path": _string,
-    "line_start": _integer,
-    "line_end": _integer,
-    "language": _string,
-    "symbols": _string_list,
-    "models": _mapping_of(_string),
-    "timings": _mapping_of(_number),
-    "validation": _mapping_of(_string),
-}

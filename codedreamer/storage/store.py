@@ -15,10 +15,10 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from codedreamer.errors import StorageError, UsageError
 from codedreamer.storage.atomic import atomic_write_text, create_exclusive
@@ -259,13 +259,12 @@ class DreamStore:
 
 def _fresh_copy(dream: Dream) -> Dream:
     """A copy whose lists and dicts are its own, so callers cannot change the cached dream."""
-    return replace(
-        dream,
-        symbols=list(dream.symbols),
-        models=dict(dream.models),
-        timings=dict(dream.timings),
-        validation=dict(dream.validation),
-    )
+    changes: dict[str, Any] = {}
+    for item in fields(dream):
+        value = getattr(dream, item.name)
+        if isinstance(value, list | dict):
+            changes[item.name] = copy.copy(value)
+    return replace(dream, **changes)
 
 
 def _reason(exc: StorageError, path: Path) -> str:
