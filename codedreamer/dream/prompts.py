@@ -7,6 +7,7 @@ into the instructions.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from codedreamer.dream.focus import FocusArea
@@ -52,12 +53,22 @@ def code_block(seed: SeedCode) -> str:
     return f"Code from {where}:\n{fence}{seed.language}\n{seed.content}\n{fence}"
 
 
+# What each labelled part of a Think answer should hold. Small models copy a template's
+# wording into their answer; angle brackets make a copied description easy to spot, and
+# validation strips or rejects any line that repeats one of these (dream/validation).
+THINK_PLACEHOLDERS: Mapping[str, str] = {
+    "TITLE": "<the improvement, in at most 12 words>",
+    "INSIGHT": "<what is wrong or could be better and why, naming the exact functions and "
+    "variables from the code>",
+    "PLAN": "<the numbered steps of the change>",
+}
+
+
 def think_task(focus: FocusArea) -> str:
+    parts = "\n".join(f"{label}: {text}" for label, text in THINK_PLACEHOLDERS.items())
     return (
         f"Task: {focus.task}\n"
-        "Answer in this form:\n"
-        "TITLE: one line naming the improvement\n"
-        "INSIGHT: what is wrong or could be better, and why; name the functions or variables "
-        "involved\n"
-        "PLAN: numbered steps to make the change"
+        "Answer with these three labelled parts, replacing each description in angle "
+        "brackets with your own words about this code:\n"
+        f"{parts}"
     )

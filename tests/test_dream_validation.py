@@ -1,0 +1,224 @@
+"""validate_insight as a whole: every rule's rejection has its own named reason.
+
+The seeds and answers here are modelled on what the bundled model really wrote in the audit
+of issue 8 (template echo, imagined helpers, "X is missing" about existing code).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from codedreamer.dream.validation import (
+    REASONS,
+    EarlierDream,
+    RejectionCounts,
+    Verdict,
+    validate_insight,
+)
+
+SEED = """def parse_header(raw_bytes, encoding):
+    if not raw_bytes:
+        return None
+    name, _, value = raw_bytes.partition(b":")
+    return name.decode(encoding), value.strip().decode(encoding)
+"""
+GOOD = (
+    "TITLE: parse_header crashes on undecodable bytes\n"
+    "INSIGHT: parse_header calls decode with the caller's encoding and lets "
+    "UnicodeDecodeError escape, so one bad header aborts the whole request.\n"
+    "PLAN: 1. catch UnicodeDecodeError 2. return None for that header"
+)
+INVENTORY = """class Inventory:
+    def __init__(self):
+        self.items = {}
+
+    def add_item(self, name, quantity):
+        if quantity <= 0:
+            raise ValueError("quantity must be positive")
+        self.items[name] = self.items.get(name, 0) + quantity
+
+    def remove_item(self, name, q):
+        try:
+            current = self.items[name]
+        except KeyError:
+            return
+        self.items[name] = current - q
+"""
+INDEX_NAMES = frozenset({"Warehouse", "restock_all", "Inventory", "add_item", "remove_item"})
+
+
+def judge(
+    text: str,
+    *,
+    seed: str = INVENTORY,
+    symbols: tuple[str, ...] = ("Inventory.add_item",),
+    earlier: list[EarlierDream] | None = None,
+    exists: Callable[[str], bool] | None = INDEX_NAMES.__contains__,
+    **extra: object,
+) -> Verdict:
+    return validate_insight(
+        text,
+        seed_code=seed,
+        symbols=list(symbols),
+        earlier=earlier or [],
+        novelty_threshold=0.4,
+        name_exists=exists,
+        language="python",
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def answer(title: str, insight: str, plan: str = "1. change it 2. add a test for it") -> str:
+    return f"TITLE: {title}\nINSIGHT: {insight}\nPLAN: {plan}"
+
+
+def test_a_grounded_true_answer_is_accepted_with_its_checks() -> None:
+    verdict = judge(GOOD, seed=SEED, symbols=("parse_header",))
+    assert verdict.accepted and verdict.reason == "ok" and verdict.novelty == 1.0
+    assert verdict.checks["grounded"] == "mentions parse_header"
+    assert verdict.title == "parse_header crashes on undecodable bytes"
+    assert verdict.text == GOOD
+
+
+def test_the_original_named_reasons_still_apply() -> None:
+    assert judge("Looks fine.").reason == "too_short"
+    refusal = "No issues found. The code in add_item is already well-written and clear to read."
+    assert judge(refusal).reason == "nothing_to_improve"
+    vague = answer(
+        "Add a cache layer",
+        "The overall approach could use a cache layer and a clearer module boundary, "
+        "to be safe and fast.",
+    )
+    assert judge(vague).reason == "ungrounded"
+    assert judge(GOOD, seed=SEED, earlier=[EarlierDream("a", GOOD.upper())]).reason == "duplicate"
+    near = GOOD.replace("whole request", "entire request")
+    assert judge(near, seed=SEED, earlier=[EarlierDream("a", GOOD)]).reason == "near_duplicate"
+
+
+def test_template_echo_is_rejected_and_never_becomes_a_title() -> None:
+    old_template = answer(
+        "one line naming the improvement",
+        "add_item lets a caller add a quantity that overflows the stock count badly",
+        "numbered steps to make the change",
+    )
+    verdict = judge(old_template)
+    assert verdict.reason == "template_echo" and "TITLE" in verdict.detail
+    assert verdict.title == ""
+    new_template = (
+        "TITLE: <the improvement, in at most 12 words>\n"
+        "INSIGHT: <what is wrong or could be better and why, naming the exact functions and "
+        "variables from the code>\nPLAN: <the numbered steps of the change>"
+    )
+    assert judge(new_template).reason == "template_echo"
+
+
+def test_placeholder_lines_are_removed_from_an_otherwise_good_answer() -> None:
+    text = (
+        "TITLE: Reject zero quantities in remove_item\n"
+        "INSIGHT: one line naming the improvement\n"
+        "remove_item subtracts q without checking it, so a negative q adds stock.\n"
+        "PLAN: 1. raise ValueError when q is not positive 2. test remove_item with q=-1"
+    )
+    verdict = judge(text)
+    assert verdict.accepted, verdict
+    assert "naming the improvement" not in verdict.text
+    assert verdict.checks["placeholders_removed"] == "1"
+
+
+def test_missing_sections_are_rejected() -> None:
+    text = (
+        "remove_item subtracts q without checking it, so a negative q silently adds stock "
+        "to self.items; it should raise ValueError like add_item does."
+    )
+    verdict = judge(text)
+    assert verdict.reason == "missing_section" and "TITLE" in verdict.detail
+
+
+def test_cut_off_answers_are_repaired_or_rejected_never_stored_torn() -> None:
+    torn = answer(
+        "Share the counting of add_item and remove_item",
+        "add_item and remove_item both update self.items by hand, so the two can drift.",
+        "1. add a helper\n```python\ndef _change(self, name, de",
+    )
+    verdict = judge(torn, finish_reason="length")
+    assert verdict.accepted and verdict.text.count("```") == 0
+    assert "dropped a code block" in verdict.checks["repaired"]
+
+    no_plan = (
+        "TITLE: Share the counting of add_item and remove_item\n"
+        "INSIGHT: add_item and remove_item both update self.items by hand, so the tw"
+    )
+    verdict = judge(no_plan, finish_reason="length")
+    assert verdict.reason == "truncated" and "PLAN" in verdict.detail
+
+
+@pytest.mark.parametrize("reason", ["timeout", "stalled"])
+def test_stages_stopped_by_their_limits_are_rejected_with_that_reason(reason: str) -> None:
+    assert judge(GOOD, seed=SEED, finish_reason=reason).reason == reason
+
+
+def test_false_claims_are_rejected() -> None:
+    missing = answer(
+        "Define add_item",
+        "The method `add_item` is not defined, so calling it on an Inventory always fails.",
+    )
+    assert judge(missing).reason == "false_claim"
+    no_check = answer(
+        "Validate quantity in add_item",
+        "add_item does not check `quantity <= 0`, so negative stock reaches self.items.",
+    )
+    verdict = judge(no_check)
+    assert verdict.reason == "false_claim" and "quantity <= 0" in verdict.detail
+
+
+def test_invented_names_are_rejected_even_one_of_one() -> None:
+    text = answer(
+        "Route add_item through the stock helper",
+        "add_item should call `update_stock_level` instead of writing self.items itself.",
+    )
+    verdict = judge(text)
+    assert verdict.reason == "invented_name" and "update_stock_level" in verdict.detail
+    # The same name, when the codebase has it, is fine.
+    assert judge(text, exists=lambda name: True).accepted
+
+
+def test_a_proposed_helper_is_not_invented() -> None:
+    text = answer(
+        "Share the counting of add_item and remove_item",
+        "add_item and remove_item both update self.items by hand; add a `_change_count` "
+        "helper so the arithmetic lives in one place.",
+    )
+    verdict = judge(text)
+    assert verdict.accepted, verdict
+    assert verdict.checks["unknown_names"] == "_change_count"
+
+
+def test_code_in_another_language_or_that_does_not_parse_is_rejected() -> None:
+    block = "```javascript\nfunction change(name, d) { items[name] += d; }\n```"
+    text = answer(
+        "Share the counting of add_item and remove_item",
+        "add_item and remove_item both update self.items by hand, so they can drift apart.",
+        f"1. add one helper:\n{block}",
+    )
+    assert judge(text).reason == "wrong_language"
+    broken = text.replace("javascript", "python")
+    assert judge(broken).reason == "unparseable_code"
+
+
+def test_every_reason_is_listed() -> None:
+    assert len(set(REASONS)) == len(REASONS) == 16
+
+
+def test_rejection_counts_count_per_reason_and_round_trip() -> None:
+    counts = RejectionCounts()
+    for reason in ["ok", "invented_name", "ungrounded", "invented_name", "ok", "ok"]:
+        counts.add(reason)
+    assert counts.accepted == 3 and counts.rejected == 3 and counts.total == 6
+    assert counts.most_common() == [("invented_name", 2), ("ungrounded", 1)]
+    assert RejectionCounts.from_dict(counts.to_dict()) == counts
+    with pytest.raises(ValueError):
+        RejectionCounts.from_dict({"accepted": 1, "rejected": {"x": -1}})
+    with pytest.raises(ValueError):
+        RejectionCounts.from_dict({"accepted": "many"})
