@@ -53,3 +53,9 @@ class GraphError(CodeDreamerError):
     """The knowledge graph files are corrupt or cannot be written; they are kept as they are."""
 
     exit_code = 1
+
+
+class EngineBusyError(CodeDreamerError):
+    """Another process already runs the engine on this DATA_DIR."""
+
+    exit_code = 1

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from codedreamer.cli.common import print_json, settings_from, stderr_console, stdout_console
+from codedreamer.cli.common import print_json, settings_from, stderr_console
 from codedreamer.errors import UsageError
+
+if TYPE_CHECKING:
+    from codedreamer.engine.engine import CycleOutcome
 
 
 def register(app: typer.Typer) -> None:
@@ -48,48 +52,37 @@ def dream(
     as_json: bool = typer.Option(False, "--json", help="Print each cycle's outcome as JSON."),
 ) -> None:
     """Dream about the codebase: pick code, think about it on the model, keep what is good."""
-    import random
-    import threading
-    import time
-
-    from codedreamer.engine.console import ConsolePrinter
-    from codedreamer.engine.engine import Engine
+    from codedreamer.cli.headless import HeadlessOptions, run_headless
 
     loaded = settings_from(ctx, model_path=model)
     settings = loaded.settings
     root = resolve_codebase(codebase, settings.codebase_path)
-    console = stderr_console() if as_json else stdout_console()
-    printer = ConsolePrinter(console, show_tokens=not quiet and not as_json)
-    engine = Engine(settings, root, printer, rng=random.Random(seed))
-    cycles = 1 if once else count
-    cancel = threading.Event()
-    done = 0
-    try:
-        engine.ensure_index()
-        if not cycles:
-            # Running until stopped: keep the index current and the graph decaying.
-            engine.start_live_index()
-        while True:
-            outcome = engine.dream_once(cancel=cancel, max_tokens=max_tokens)
-            done += 1
-            if as_json:
-                dream = outcome.dream
-                print_json(
-                    {
-                        "saved": dream is not None,
-                        "dream_id": dream.id if dream else None,
-                        "title": dream.title if dream else None,
-                        "novelty": dream.novelty if dream else None,
-                        "rejection": outcome.rejection,
-                        "detail": outcome.detail,
-                    }
-                )
-            if cycles and done >= cycles:
-                break
-            engine.decay_graph_if_due()
-            time.sleep(settings.dream_interval_sec)
-    except KeyboardInterrupt:
-        cancel.set()
-        console.print("stopped", style="dim")
-    finally:
-        engine.close()
+    cycles = 1 if once else (count or None)
+    on_outcome = _print_outcome if as_json else None
+    options = HeadlessOptions(
+        cycles=cycles,
+        max_tokens=max_tokens,
+        # Running until stopped keeps the index current; a counted run needs no watcher.
+        live_index=cycles is None,
+        show_tokens=not quiet and not as_json,
+    )
+    printer = None
+    if as_json:
+        from codedreamer.engine.console import ConsolePrinter
+
+        printer = ConsolePrinter(stderr_console(), show_tokens=False)
+    run_headless(settings, root, options, on_outcome=on_outcome, printer=printer, seed=seed)
+
+
+def _print_outcome(outcome: CycleOutcome) -> None:
+    dream = outcome.dream
+    print_json(
+        {
+            "saved": dream is not None,
+            "dream_id": dream.id if dream else None,
+            "title": dream.title if dream else None,
+            "novelty": dream.novelty if dream else None,
+            "rejection": outcome.rejection,
+            "detail": outcome.detail,
+        }
+    )

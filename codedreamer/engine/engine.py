@@ -27,14 +27,13 @@ from codedreamer.dream.prompts import (
 from codedreamer.dream.selection import Candidate, choose
 from codedreamer.dream.stages import run_stage
 from codedreamer.dream.validation import EarlierDream, validate_insight
-from codedreamer.engine.events import (
+from codedreamer.events import (
     ChunkSelected,
     CycleStarted,
     DreamRejected,
     DreamSaved,
     EngineError,
     EventSink,
-    GraphChanged,
     Notice,
 )
 from codedreamer.errors import GraphError, UsageError
@@ -115,6 +114,9 @@ class Engine:
         self._live: LiveIndexer | None = None
         # Set by the watcher thread, read by the cycle thread: a plain flag is enough.
         self._index_changed = False
+        # Paths re-indexed by the watcher thread since the last cycle; guarded by the lock.
+        self._changed_paths: set[str] = set()
+        self._changed_lock = threading.Lock()
         self._last_decay = time.time()
         self._cycle = 0
 
@@ -148,7 +150,9 @@ class Engine:
         """Index the codebase if the index is empty or stale; None if it was current."""
         from codedreamer.index.indexer import ensure_index
 
-        report = ensure_index(self.codebase, self.settings, progress=progress)
+        # The ANN index is left to the live watcher's idle maintenance: the first dream
+        # should not wait for an index that exact search does without.
+        report = ensure_index(self.codebase, self.settings, progress=progress, build_ann=False)
         if report is not None:
             self._sink(
                 Notice(
@@ -178,6 +182,8 @@ class Engine:
             self._sink(Notice(message=f"watching {self.codebase} for changes"))
 
     def _note_index_update(self, report: IndexReport) -> None:
+        with self._changed_lock:
+            self._changed_paths.update(report.changed_paths)
         self._index_changed = True
         self._sink(
             Notice(
@@ -187,14 +193,23 @@ class Engine:
         )
 
     def _absorb_index_changes(self) -> None:
-        """After live updates, refresh what was derived from the index (names, CODE nodes)."""
+        """After live updates, refresh what was derived from the index (names, CODE nodes).
+
+        Only the edited files' nodes and edges are re-synced: a full backfill is O(n²) in
+        the number of definitions and would make every edit cost a whole-graph pass.
+        """
         if not self._index_changed:
             return
         self._index_changed = False
+        with self._changed_lock:
+            paths, self._changed_paths = self._changed_paths, set()
         self._known_names = None
         graph = self._load_graph()
-        if graph is not None:
-            self._sync_graph(graph)
+        if graph is not None and paths:
+            from codedreamer.memory.code_sync import sync_changed_paths
+
+            sync_changed_paths(graph, self.index, paths)
+            self._save_graph(graph)
 
     def decay_graph_if_due(self, now: float | None = None) -> bool:
         """Decay graph momentum every DECAY_INTERVAL_SEC; True if it ran."""
@@ -230,7 +245,9 @@ class Engine:
         except GraphError as exc:
             self._sink(EngineError(message=f"knowledge graph not saved: {exc}"))
             return
-        self._sink(GraphChanged(nodes=len(graph), edges=graph.edge_count))
+        from codedreamer.memory.summary import graph_changed
+
+        self._sink(graph_changed(graph))
 
     def _sync_graph(self, graph: KnowledgeGraph) -> None:
         """Mirror the index's code entities and imports into CODE nodes and edges."""

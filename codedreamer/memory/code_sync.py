@@ -213,3 +213,114 @@ def chunk_locations(index: object) -> dict[str, tuple[str, str, str]] | None:
             for chunk in listing()
         }
     return None
+
+
+# --------------------------------------------------------------------------- live edits
+
+
+class ChunkLike(Protocol):
+    @property
+    def path(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def qualified_name(self) -> str: ...
+    @property
+    def start_line(self) -> int: ...
+    @property
+    def end_line(self) -> int: ...
+
+
+ChunkKey = tuple[str, str, str]
+
+
+class ChangedCodeSource(Protocol):
+    """What a live edit's graph sync needs from the index: per-path reads and vector search."""
+
+    def chunks_for_path(self, path: str) -> Sequence[ChunkLike]: ...
+
+    def file_imports(self) -> Mapping[str, Sequence[str]]: ...
+
+    def path_vectors(self, paths: Sequence[str]) -> tuple[list[ChunkKey], npt.NDArray[Any]]: ...
+
+    def nearest_locations(
+        self, vector: npt.NDArray[np.float32], k: int
+    ) -> list[tuple[ChunkKey, float]]: ...
+
+
+def sync_changed_paths(
+    graph: KnowledgeGraph,
+    index: ChangedCodeSource,
+    paths: Iterable[str],
+    *,
+    k: int = DEFAULT_SIMILAR_K,
+    threshold: float = DEFAULT_SIMILAR_THRESHOLD,
+    now: float | None = None,
+) -> BackfillReport:
+    """Re-sync only the CODE nodes and edges of `paths` after a live edit.
+
+    Work is proportional to the edited files, not the codebase: their chunks are read by
+    path, their definitions' `similar` neighbours come from the index's vector search
+    (k nearest chunks each) instead of the all-pairs pass of `backfill_from_index`, and
+    only `depends_on` edges are recomputed whole (one pass over the import table).
+    A definition that survives an edit keeps its earlier `similar` edges; the next full
+    backfill (`graph backfill`, or a cold index) prunes any that went stale.
+    """
+    changed = sorted(set(paths))
+    entities: list[CodeEntityInput] = []
+    for path in changed:
+        chunks = index.chunks_for_path(path)
+        if not chunks:
+            continue  # deleted or now skipped: its nodes go
+        entities.append(
+            CodeEntityInput(
+                path=path,
+                kind="file",
+                qualified_name=path,
+                start_line=1,
+                end_line=max(int(c.end_line) for c in chunks),
+            )
+        )
+        entities.extend(entity_inputs(chunks))
+    sync = graph.sync_code_entities(entities, now=now, only_paths=changed)
+    added: dict[str, int] = {EdgeKind.SAME_FILE.label: sync.edges_added}
+    added[EdgeKind.ABOUT.label] = graph.link_dreams_to_code()
+
+    imports = index.file_imports()
+    mentioned = set(imports).union(*imports.values()) if imports else set()
+    files = [p for p in mentioned if code_file_id(p) in graph]
+    resolved, unresolved = dependencies_between(imports, files)
+    deps_added, deps_removed = graph.set_dependencies(resolved)
+    added[EdgeKind.DEPENDS_ON.label] = deps_added
+
+    keys, vectors = index.path_vectors(changed)
+    ids, matrix = node_vectors(chunk_node_ids(keys, graph), vectors)
+    sources: list[str] = []
+    targets: list[str] = []
+    weights: list[float] = []
+    for node_id, vector in zip(ids, matrix, strict=True):
+        norm = float(np.linalg.norm(vector))
+        if norm == 0.0:
+            continue
+        hits = index.nearest_locations((vector / norm).astype(np.float32), k * 3 + 1)
+        owners = chunk_node_ids([key for key, _ in hits], graph)
+        best: dict[str, float] = {}
+        for owner, (_key, similarity) in zip(owners, hits, strict=True):
+            if owner is None or owner == node_id or similarity < threshold:
+                continue
+            best[owner] = max(best.get(owner, 0.0), similarity)
+        for owner, similarity in sorted(best.items(), key=lambda kv: -kv[1])[:k]:
+            low, high = sorted((node_id, owner))
+            sources.append(low)
+            targets.append(high)
+            weights.append(similarity)
+    added[EdgeKind.SIMILAR.label] = graph.add_edges(
+        sources, targets, EdgeKind.SIMILAR, np.asarray(weights, dtype=np.float64)
+    )
+    return BackfillReport(
+        sync=sync,
+        edges_added=added,
+        edges_removed={EdgeKind.DEPENDS_ON.label: deps_removed},
+        unresolved_imports=unresolved,
+        vectors_used=len(ids),
+    )

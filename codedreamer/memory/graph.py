@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -696,13 +696,19 @@ class KnowledgeGraph:
             return DreamLinks(node_id=node_id, edges_added=added, missing=tuple(missing))
 
     def sync_code_entities(
-        self, entities: Iterable[CodeEntityInput], *, now: float | None = None
+        self,
+        entities: Iterable[CodeEntityInput],
+        *,
+        now: float | None = None,
+        only_paths: Collection[str] | None = None,
     ) -> SyncReport:
         """Make the CODE nodes match the index: add new code, drop vanished code, link files.
 
         Every file gets a node and each definition in it a node with a `same_file` edge to
         its file's node. CODE nodes whose code is no longer reported are removed with
         their edges. Existing nodes keep their momentum; their line ranges are refreshed.
+        With `only_paths` (a live edit), `entities` are those of these files only and
+        nothing outside them is touched.
         """
         wanted: dict[str, NodeInput] = {}
         file_of: dict[str, str] = {}
@@ -734,7 +740,12 @@ class KnowledgeGraph:
             )
             file_of[entity_id] = file_id
         with self._lock:
-            existing = set(self.node_ids(NodeKind.CODE))
+            if only_paths is None:
+                existing = set(self.node_ids(NodeKind.CODE))
+            else:
+                slots = self._live_slots(NodeKind.CODE)
+                in_scope = np.isin(self._path[slots].astype(str), list(only_paths))
+                existing = {str(i) for i in self._ids[slots[in_scope]]}
             removed = self.remove_nodes(existing.difference(wanted))
             updated = sum(1 for node_id in wanted if node_id in existing)
             added = self.upsert_nodes(list(wanted.values()), now=now)
