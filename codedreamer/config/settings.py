@@ -7,6 +7,7 @@ Precedence, highest first: CLI option, process environment, `.env` file, default
 from __future__ import annotations
 
 import difflib
+import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +26,22 @@ from codedreamer.errors import ConfigError
 
 ENV_PREFIX = "DREAMER_"
 
+# Upper bounds on numbers: each is far above any useful value and far below what breaks
+# the OS, llama.cpp or the libraries (a huge thread count segfaults or hangs llama.cpp, an
+# infinite interval kills time.sleep, a year-long decay interval is never reached).
+CONTEXT_LIMIT = 1_048_576
+"""Largest N_CTX, and so the largest max tokens (a completion never outgrows its context)."""
+GPU_LAYERS_LIMIT = 10_000
+THREADS_PER_CORE_LIMIT = 4
+INTERVAL_LIMIT_SEC = 7 * 86_400.0
+DECAY_INTERVAL_LIMIT_SEC = 30 * 86_400.0
+DREAMS_PER_CYCLE_LIMIT = 100
+CONTEXT_CHARS_LIMIT = 4_000_000
+CHUNK_SIZE_LIMIT = 1_000_000
+PATH_BYTES_LIMIT = 4096
+NAME_BYTES_LIMIT = 255
+SHOWN_VALUE_CHARS = 80
+
 DEFAULT_EXCLUDE_PATTERNS = ["tests", "test_*", "*_test.py", "conftest.py"]
 
 
@@ -37,6 +54,25 @@ def _split_patterns(value: Any) -> Any:
 def _blank_to_none(value: Any) -> Any:
     if isinstance(value, str) and not value.strip():
         return None
+    return value
+
+
+def threads_limit() -> int:
+    """The most CPU threads accepted: beyond a few per core llama.cpp only slows or hangs."""
+    return THREADS_PER_CORE_LIMIT * max(1, os.cpu_count() or 1)
+
+
+def _check_path(value: Path | None) -> Path | None:
+    """Reject paths no system call accepts, before some later `stat` dies on them."""
+    if value is None:
+        return None
+    raw = os.fsencode(value)
+    if b"\0" in raw:
+        raise ValueError("a path cannot contain a NUL byte")
+    if len(raw) > PATH_BYTES_LIMIT:
+        raise ValueError(f"path is longer than {PATH_BYTES_LIMIT} bytes")
+    if any(len(part) > NAME_BYTES_LIMIT for part in raw.split(b"/")):
+        raise ValueError(f"a path component is longer than {NAME_BYTES_LIMIT} bytes")
     return value
 
 
@@ -61,40 +97,77 @@ class Settings(BaseSettings):
     embed_model_path: Path | None = Field(
         None, description="GGUF embedding model; empty = the built-in lexical embedder."
     )
-    reasoning_max_tokens: int = Field(4000, ge=16, description="Max tokens for Stage 1 Think.")
-    coder_max_tokens: int = Field(3000, ge=16, description="Max tokens for Stage 2 Code.")
-    n_gpu_layers: int = Field(
-        0, ge=-1, description="Layers offloaded to the GPU (-1 = all; needs a CUDA build)."
+    reasoning_max_tokens: int = Field(
+        4000, ge=16, le=CONTEXT_LIMIT, description="Max tokens for Stage 1 Think."
     )
-    n_ctx: int = Field(8192, ge=512, le=1_048_576, description="Context window in tokens.")
-    n_threads: int | None = Field(None, ge=1, description="CPU threads; empty = all cores.")
-    dream_temperature: float = Field(0.8, ge=0.0, le=2.0, description="Sampling temperature.")
+    coder_max_tokens: int = Field(
+        3000, ge=16, le=CONTEXT_LIMIT, description="Max tokens for Stage 2 Code."
+    )
+    n_gpu_layers: int = Field(
+        0,
+        ge=-1,
+        le=GPU_LAYERS_LIMIT,
+        description="Layers offloaded to the GPU (-1 = all; needs a CUDA build).",
+    )
+    n_ctx: int = Field(8192, ge=512, le=CONTEXT_LIMIT, description="Context window in tokens.")
+    n_threads: int | None = Field(
+        None, ge=1, description="CPU threads (at most 4 per core); empty = all cores."
+    )
+    dream_temperature: float = Field(
+        0.8, ge=0.0, le=2.0, allow_inf_nan=False, description="Sampling temperature."
+    )
     repeat_penalty: float = Field(
-        1.15, ge=1.0, le=2.0, description="Penalty on repeated tokens during generation."
+        1.15,
+        ge=1.0,
+        le=2.0,
+        allow_inf_nan=False,
+        description="Penalty on repeated tokens during generation.",
     )
 
     # Scheduling
     dream_interval_sec: float = Field(
-        120, ge=0, description="Seconds between dream cycles (0 = back to back)."
+        120,
+        ge=0,
+        le=INTERVAL_LIMIT_SEC,
+        allow_inf_nan=False,
+        description="Seconds between dream cycles (0 = back to back; at most a week).",
     )
-    decay_interval_sec: float = Field(3600, ge=1, description="Seconds between graph decays.")
+    decay_interval_sec: float = Field(
+        3600,
+        ge=1,
+        le=DECAY_INTERVAL_LIMIT_SEC,
+        allow_inf_nan=False,
+        description="Seconds between graph decays (at most 30 days).",
+    )
     daemon_mode: bool = Field(
         False, description="With `serve`: also run the dream engine, not only show it."
     )
-    max_dreams_per_cycle: int = Field(1, ge=1, description="Dreams attempted per cycle.")
+    max_dreams_per_cycle: int = Field(
+        1, ge=1, le=DREAMS_PER_CYCLE_LIMIT, description="Dreams attempted per cycle."
+    )
 
     # Dream quality
     novelty_threshold: float = Field(
-        0.4, ge=0.0, le=1.0, description="Dreams scoring below this novelty are rejected."
+        0.4,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="Dreams scoring below this novelty are rejected.",
     )
     extended_context: bool = Field(
         False, description="Give the model more surrounding code (imports, overview)."
     )
     extended_context_limit: int = Field(
-        12000, ge=1000, description="Characters of code context in extended mode."
+        12000,
+        ge=1000,
+        le=CONTEXT_CHARS_LIMIT,
+        description="Characters of code context in extended mode.",
     )
     prompt_context_limit: int = Field(
-        4000, ge=500, description="Characters of code context in normal mode."
+        4000,
+        ge=500,
+        le=CONTEXT_CHARS_LIMIT,
+        description="Characters of code context in normal mode.",
     )
     lucid_check_enabled: bool = Field(
         True, description="Ask the model whether a dream is specific and actionable."
@@ -114,7 +187,10 @@ class Settings(BaseSettings):
     )
     clear_index_on_start: bool = Field(False, description="Wipe the index when starting.")
     chunk_size: int = Field(
-        3000, ge=200, description="Characters per line-window chunk for unparsed files."
+        3000,
+        ge=200,
+        le=CHUNK_SIZE_LIMIT,
+        description="Characters per line-window chunk for unparsed files.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", description="Log level of the daemon and server logs."
@@ -160,6 +236,31 @@ class Settings(BaseSettings):
     def _blank(cls, value: Any) -> Any:
         return _blank_to_none(value)
 
+    @field_validator(
+        "model_path",
+        "coder_model_path",
+        "embed_model_path",
+        "codebase_path",
+        "dreams_dir",
+        "data_dir",
+        "db_path",
+        "graph_path",
+    )
+    @classmethod
+    def _usable_path(cls, value: Path | None) -> Path | None:
+        return _check_path(value)
+
+    @field_validator("n_threads")
+    @classmethod
+    def _threads(cls, value: int | None) -> int | None:
+        limit = threads_limit()
+        if value is not None and value > limit:
+            raise ValueError(
+                f"must be at most {limit} ({THREADS_PER_CORE_LIMIT} per CPU core); "
+                "more threads than that only slow llama.cpp down or hang it"
+            )
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
@@ -195,13 +296,46 @@ def env_key(field_name: str) -> str:
 
 
 def _read_env_file(path: Path) -> dict[str, str]:
+    """The KEY=VALUE pairs of `path`; ConfigError naming the file (and line) if it is bad."""
     from dotenv import dotenv_values
+    from dotenv.parser import parse_stream
 
     try:
-        raw = dotenv_values(path)
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read .env file ({exc})") from exc
+        raise ConfigError(f"{path}: cannot read .env file ({_reason(exc)})") from None
+    # dotenv_values only logs a warning for a line it cannot parse and drops it; a dropped
+    # setting would silently fall back to its default, so find such lines first.
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            raise ConfigError(
+                f"{path}:{binding.original.line}: cannot parse this line "
+                "(expected KEY=VALUE, a comment or a blank line)"
+            )
+    raw = dotenv_values(stream=io.StringIO(text))
     return {key: value for key, value in raw.items() if value is not None}
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
+
+
+def _env_file_values(path: Path | None, *, required: bool) -> tuple[dict[str, str], Path | None]:
+    """Values of the env file, if any. A file the user named must exist and be a file;
+    the default `.env` may be absent, or be a directory (a virtualenv called `.env`)."""
+    if path is None:
+        return {}, None
+    if not path.exists():
+        if required:
+            raise ConfigError(f"--env-file {path}: no such file")
+        return {}, None
+    if path.is_dir():
+        if required:
+            raise ConfigError(f"--env-file {path}: is a directory, not a settings file")
+        return {}, None
+    return _read_env_file(path), path
 
 
 def _check_known(keys: Mapping[str, str], origin: str) -> None:
@@ -216,33 +350,43 @@ def _check_known(keys: Mapping[str, str], origin: str) -> None:
         raise ConfigError(f"{key}: unknown setting in {origin}{hint}")
 
 
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "?"
+    text = repr(value)
+    if len(text) > SHOWN_VALUE_CHARS:
+        text = text[: SHOWN_VALUE_CHARS - 1] + "…"
+    return text
+
+
 def _describe_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
     field = str(first["loc"][0]) if first["loc"] else "?"
-    value = first.get("input")
-    shown = repr(value) if not isinstance(value, dict) else "?"
-    return f"{env_key(field)}: {first['msg']} (got {shown})"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{env_key(field)}: {message} (got {_shown(first.get('input'))})"
 
 
 def load_settings(
     overrides: Mapping[str, Any] | None = None,
     *,
     env_file: Path | None = Path(".env"),
+    env_file_required: bool = False,
     environ: Mapping[str, str] | None = None,
 ) -> LoadedSettings:
-    """Build settings from CLI overrides, environment and `.env`; raise ConfigError on bad input."""
+    """Build settings from CLI overrides, environment and `.env`; raise ConfigError on bad input.
+
+    `env_file_required` is for a file the user named (`--env-file`): then a missing file
+    or a directory is an error rather than "no file".
+    """
     environ = os.environ if environ is None else environ
     overrides = {key: value for key, value in (overrides or {}).items() if value is not None}
     for name in overrides:
         if name not in Settings.model_fields:
             raise ConfigError(f"{name}: not a setting")
 
-    file_values: dict[str, str] = {}
-    used_env_file: Path | None = None
-    if env_file is not None and env_file.is_file():
-        file_values = _read_env_file(env_file)
-        used_env_file = env_file
-        _check_known(file_values, str(env_file))
+    file_values, used_env_file = _env_file_values(env_file, required=env_file_required)
+    if used_env_file is not None:
+        _check_known(file_values, str(used_env_file))
     env_values = {k: v for k, v in environ.items() if k.upper().startswith(ENV_PREFIX)}
     _check_known(env_values, "the environment")
 
