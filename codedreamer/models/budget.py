@@ -23,6 +23,9 @@ TokenCounter = Callable[[str], int]
 SEPARATOR = "\n\n"
 TRIM_NOTE = "… (trimmed)"
 MIN_OUTPUT_TOKENS = 16
+# The settings a user changes to make a prompt fit; errors name them, not "max tokens".
+CONTEXT_SETTING = "DREAMER_N_CTX"
+MAX_TOKENS_SETTINGS = "DREAMER_REASONING_MAX_TOKENS / DREAMER_CODER_MAX_TOKENS"
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,8 @@ def fit_sections(
         names = ", ".join(s.name for s in sections if s.required)
         raise PromptBudgetError(
             f"required prompt sections ({names}) need at least {need} tokens, "
-            f"only {budget_tokens} are available; raise DREAMER_N_CTX or lower max tokens"
+            f"only {budget_tokens} are available; raise {CONTEXT_SETTING} or lower "
+            f"{MAX_TOKENS_SETTINGS}"
         )
 
     separator_cost = count_tokens(SEPARATOR)
@@ -160,7 +164,8 @@ def _enforce(
             lines = lines[:-1]
         if len(lines) < 2:
             raise PromptBudgetError(
-                f"required prompt section {current.name!r} does not fit in {budget_tokens} tokens"
+                f"required prompt section {current.name!r} does not fit in {budget_tokens} "
+                f"tokens; raise {CONTEXT_SETTING} or lower {MAX_TOKENS_SETTINGS}"
             )
         chosen[least] = replace(current, text=_head(lines, len(lines) - 1))
 
@@ -206,7 +211,9 @@ def budget_prompt(
     The chat template's own tokens are measured with the model (system text plus an empty
     user turn), not guessed. `max_tokens` is lowered only when the required sections would
     not fit otherwise, never below `min_output_tokens`; PromptBudgetError names the numbers
-    when even that is impossible.
+    and the settings to change when even that is impossible, or when `max_tokens` is not
+    below the context size (an answer that long could never be given, and honouring it
+    would leave the code in the prompt cut to its first line).
     """
     context = min(n_ctx, model.n_ctx) if n_ctx is not None else model.n_ctx
     desired = max_tokens
@@ -215,17 +222,34 @@ def budget_prompt(
     overhead = model.count_prompt_tokens(_messages(system, ""))
     need = required_tokens(sections, model.count_tokens)
     output = min(desired, context - overhead - need)
-    if output < min(min_output_tokens, desired):
+    floor = min(min_output_tokens, desired)
+    if output < floor:
         raise PromptBudgetError(
             f"prompt needs {overhead + need} tokens (template and system {overhead}, "
-            f"required sections {need}) plus {min(min_output_tokens, desired)} for the answer, "
-            f"but n_ctx is {context}; raise DREAMER_N_CTX"
+            f"required sections {need}) plus {floor} for the answer, "
+            f"but n_ctx is {context}; raise {CONTEXT_SETTING}"
+        )
+    if desired >= context:
+        raise PromptBudgetError(
+            f"max tokens {desired} ({MAX_TOKENS_SETTINGS} or --max-tokens) is not below "
+            f"the model's context of {context} tokens, so no room is left for the prompt; "
+            f"lower it or raise {CONTEXT_SETTING} (capped at the model's trained context)"
         )
     content_budget = context - overhead - output
     # The user text merged into the template can tokenize a little differently from the
     # sections counted alone; shrink the budget by any overshoot and try again.
     for _ in range(16):
-        kept = fit_sections(sections, max(content_budget, need), model.count_tokens)
+        try:
+            kept = fit_sections(sections, max(content_budget, need), model.count_tokens)
+        except PromptBudgetError:
+            # At the floor, sections counted one by one can undercount their joined text
+            # by a token or two: take those from the answer rather than fail.
+            grow = max(8, need // 16)
+            if output - grow < floor:
+                break
+            output -= grow
+            content_budget = max(content_budget, need) + grow
+            continue
         messages = _messages(system, join_sections(kept))
         prompt_tokens = model.count_prompt_tokens(messages)
         excess = prompt_tokens + output - context
@@ -244,6 +268,6 @@ def budget_prompt(
         else:
             break
     raise PromptBudgetError(
-        f"cannot fit the prompt into n_ctx {context} with at least "
-        f"{min(min_output_tokens, desired)} tokens for the answer; raise DREAMER_N_CTX"
+        f"cannot fit the prompt into n_ctx {context} with at least {floor} tokens for the "
+        f"answer; raise {CONTEXT_SETTING} or lower {MAX_TOKENS_SETTINGS}"
     )
