@@ -332,3 +332,33 @@ class EventHub:
             subscription.put(event)
 
     __call__ = publish
+
+
+# --- dream cycle detail (appended by the dream-cycle engineer) ------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContextAssembled(Event):
+    """The prompt's proactive context: one label per kept section (where it came from)."""
+
+    sources: tuple[str, ...] = ()
+    prompt_tokens: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class DrillStarted(Event):
+    """This cycle continues `parent_id` one level deeper (1 Framework .. 3 Code)."""
+
+    level: int
+    parent_id: str
+    title: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RankChanged(Event):
+    """A stored dream's score or priority changed (reflection, feedback, graph)."""
+
+    dream_id: str
+    score: float
+    previous_score: float
+    priority: str = ""
