@@ -22,7 +22,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from operator import attrgetter
@@ -40,6 +40,8 @@ from codedreamer.index.tokens import query_terms
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from codedreamer.index.symbols import SymbolChunk
 
 log = logging.getLogger(__name__)
 
@@ -745,6 +747,95 @@ class IndexStore:
         }
         return resolve_all(imports, paths)
 
+    def version_key(self) -> tuple[int, int, int, int]:
+        """Changes whenever either table gets a commit or is recreated (caches key on it)."""
+        if self._chunks is None or self._files is None:
+            return (0, 0, 0, 0)
+        return (id(self._chunks), int(self._chunks.version), id(self._files), self._files.version)
+
+    def symbol_chunks(self, known: Callable[[str], bool] | None = None) -> list[SymbolChunk]:
+        """Every chunk's location and text, without vectors (for `symbols.SymbolIndex`).
+
+        Chunks for which `known(id)` is true come without their text (content None): the
+        caller already has what it needs of them, and reading text is most of the cost.
+        """
+        from codedreamer.index.symbols import SymbolChunk
+
+        if self._chunks is None:
+            return []
+        columns = [
+            "id",
+            "path",
+            "language",
+            "kind",
+            "symbol",
+            "qualified_name",
+            "start_line",
+            "end_line",
+        ]
+        if known is None:
+            table = self._chunks.search().select([*columns, "content"]).limit(None).to_arrow()
+            values = [table.column(name).to_pylist() for name in [*columns, "content"]]
+            return [SymbolChunk(*row) for row in zip(*values, strict=True)]
+        table = self._chunks.search().select(columns).limit(None).to_arrow()
+        values = [table.column(name).to_pylist() for name in columns]
+        unknown = [cid for cid in values[0] if not known(cid)]
+        # Known chunks get no text (None); the others get theirs.
+        texts: dict[str, str | None] = {}
+        if len(unknown) > table.num_rows // 4:
+            full = self._chunks.search().select(["id", "content"]).limit(None).to_arrow()
+            texts = _id_texts(full)
+        else:
+            for start in range(0, len(unknown), 500):
+                part = (
+                    self._chunks.search()
+                    .where(_in_list("id", unknown[start : start + 500]), prefilter=True)
+                    .select(["id", "content"])
+                    .limit(None)
+                    .to_arrow()
+                )
+                texts.update(_id_texts(part))
+        return [
+            SymbolChunk(cid, path, lang, kind, sym, qual, start, end, texts.get(cid))
+            for cid, path, lang, kind, sym, qual, start, end in zip(*values, strict=True)
+        ]
+
+    def line_counts(self) -> dict[str, int]:
+        """Lines of every indexed file."""
+        if self._files is None:
+            return {}
+        table = (
+            self._files.search()
+            .where("status = 'indexed'", prefilter=True)
+            .select(["path", "line_count"])
+            .limit(None)
+            .to_arrow()
+        )
+        return dict(
+            zip(
+                table.column("path").to_pylist(),
+                table.column("line_count").to_pylist(),
+                strict=True,
+            )
+        )
+
+    def chunks_by_ids(self, ids: Sequence[str]) -> list[Chunk]:
+        """The chunks with these ids (missing ids are left out), in no particular order."""
+        if self._chunks is None or not ids:
+            return []
+        found: list[Chunk] = []
+        unique = sorted(set(ids))
+        for start in range(0, len(unique), 500):
+            table = (
+                self._chunks.search()
+                .where(_in_list("id", unique[start : start + 500]), prefilter=True)
+                .select(_CHUNK_COLUMNS)
+                .limit(None)
+                .to_arrow()
+            )
+            found.extend(_chunks_from(table))
+        return found
+
     def definitions(self, symbol: str) -> list[Chunk]:
         """Chunks that define `symbol` (a bare name or a qualified name like `Class.method`)."""
         if self._chunks is None or not symbol:
@@ -823,6 +914,11 @@ class IndexStore:
             <= defined[e.qualified_name.rsplit(".", 1)[-1]]
             and not e.qualified_name.rsplit(".", 1)[-1].startswith("__")
         ]
+
+
+def _id_texts(table: pa.Table) -> dict[str, str | None]:
+    ids, texts = table.column("id").to_pylist(), table.column("content").to_pylist()
+    return dict(zip(ids, texts, strict=True))
 
 
 def _record_row(record: FileRecord) -> dict[str, Any]:
