@@ -139,3 +139,72 @@ def test_watch_dirs_skip_ignored_trees(tmp_path: Path) -> None:
         (tmp_path / "node_modules" / f"dep{i}").mkdir()
     dirs = {p.relative_to(tmp_path).as_posix() for p in watch_dirs(tmp_path, IgnoreRules(tmp_path))}
     assert dirs == {".", "src", "src/pkg"}
+
+
+TEST_LAYOUTS = {
+    "test/index.js": "1\n",
+    "tests/test_cli.py": "1\n",
+    "src/__tests__/button.js": "1\n",
+    "spec/models/user_spec.rb": "1\n",
+    "lib/user_spec.rb": "1\n",
+    "lib/user_test.rb": "1\n",
+    "algo/score_test.go": "1\n",
+    "algo/testdata/input.txt": "1\n",
+    "web/app.test.js": "1\n",
+    "web/app.test.tsx": "1\n",
+    "web/app.spec.ts": "1\n",
+    "web/app.spec.js": "1\n",
+    "src/main/java/com/x/ParserTest.java": "1\n",
+    "src/test/java/com/x/Helper.java": "1\n",
+    "Core/ParserTests.cs": "1\n",
+    "Core.Tests/Anything.cs": "1\n",
+    "pkg/test_codec.py": "1\n",
+    "pkg/codec_test.py": "1\n",
+    "pkg/conftest.py": "1\n",
+    "app/ShapeTest.kt": "1\n",
+    "app/UserTest.php": "1\n",
+    "native/parse_test.cc": "1\n",
+}
+REAL_CODE = {
+    "src/main/java/com/x/Parser.java": "1\n",
+    "Core/Parser.cs": "1\n",
+    "lib/user.rb": "1\n",
+    "algo/score.go": "1\n",
+    "web/app.js": "1\n",
+    "web/testing.ts": "1\n",
+    "pkg/codec.py": "1\n",
+    "pkg/contest.py": "1\n",
+    "app/Shape.kt": "1\n",
+    "native/parse.cc": "1\n",
+    "docs/testing.md": "1\n",
+}
+
+
+def test_test_layouts_of_every_language_are_skipped_by_default(tmp_path: Path) -> None:
+    # The codebase itself lives under a directory named `tests`: only relative paths count.
+    root = tmp_path / "tests" / "project"
+    _tree(root, {**TEST_LAYOUTS, **REAL_CODE})
+    indexed, skipped = _scan(root)
+    assert indexed == set(REAL_CODE)
+    for rel in ["test/", "tests/", "src/__tests__/", "spec/", "algo/testdata/", "Core.Tests/"]:
+        assert skipped[rel] == "test", rel
+    for rel in ["lib/user_spec.rb", "algo/score_test.go", "web/app.test.tsx", "pkg/conftest.py"]:
+        assert skipped[rel] == "test", rel
+    assert classify(root, "web/app.spec.ts", IgnoreRules(root)) == Skipped(
+        "web/app.spec.ts", "test"
+    )
+    dirs = {p.relative_to(root).as_posix() for p in watch_dirs(root, IgnoreRules(root))}
+    assert "src/__tests__" not in dirs and "web" in dirs
+
+
+def test_tests_can_be_included_by_setting_or_by_negated_pattern(tmp_path: Path) -> None:
+    _tree(tmp_path, {**TEST_LAYOUTS, **REAL_CODE})
+    everything = set(TEST_LAYOUTS) | set(REAL_CODE)
+    rules = IgnoreRules(tmp_path, include_tests=True)
+    indexed = {item.rel for item in walk(tmp_path, rules) if isinstance(item, FileEntry)}
+    assert indexed == everything
+    # The user's own patterns decide first: a negation re-includes what it names only.
+    indexed, skipped = _scan(tmp_path, ("!tests/", "!*_test.go"))
+    assert {"tests/test_cli.py", "algo/score_test.go"} <= indexed
+    assert skipped["test/"] == "test"
+    assert skipped["pkg/test_codec.py"] == "test"

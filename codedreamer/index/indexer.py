@@ -320,6 +320,11 @@ def _start_pool(workers: int) -> ProcessPoolExecutor:
     return pool
 
 
+def tests_included(settings: Settings) -> bool:
+    """Whether test files are indexed: the INCLUDE_TESTS setting, off when it is not defined."""
+    return bool(getattr(settings, "include_tests", False))
+
+
 def _now_ns() -> int:
     return time.time_ns()
 
@@ -335,6 +340,7 @@ class Indexer:
         *,
         workers: int | None = None,
         batch_files: int = WRITE_BATCH_FILES,
+        include_tests: bool | None = None,
     ) -> None:
         if not codebase.exists():
             raise UsageError(f"{codebase}: no such directory")
@@ -350,6 +356,7 @@ class Indexer:
             self.codebase,
             settings.exclude_patterns,
             extra_skip=[settings.data_dir, settings.index_dir, settings.dreams_dir],
+            include_tests=include_tests if include_tests is not None else tests_included(settings),
         )
 
     # ---------------------------------------------------------------- planning
@@ -699,12 +706,16 @@ def index_codebase(
     store: IndexStore | None = None,
     workers: int | None = None,
     build_ann: bool = True,
+    include_tests: bool | None = None,
 ) -> IndexReport:
-    """Index `codebase` into `settings.index_dir` (incrementally unless `clear`)."""
+    """Index `codebase` into `settings.index_dir` (incrementally unless `clear`).
+
+    `include_tests` overrides the INCLUDE_TESTS setting for this run.
+    """
     own = store is None
     active = open_index(settings) if store is None else store
     try:
-        indexer = Indexer(codebase, settings, active, workers=workers)
+        indexer = Indexer(codebase, settings, active, workers=workers, include_tests=include_tests)
         return indexer.run(progress, clear=clear, build_ann=build_ann)
     finally:
         if own:

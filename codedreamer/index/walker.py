@@ -3,8 +3,11 @@
 Rules, all matched on paths relative to the root (never the absolute path, so a project
 that lives under `/home/x/build/` is still indexed): built-in skips (VCS, dependency and
 build directories, virtualenvs), secrets (never indexed: their text would reach prompts),
-`.gitignore` files at any depth plus `.git/info/exclude`, and EXCLUDE_PATTERNS (gitignore
-syntax). Symlinks are never followed, which also makes symlink loops harmless.
+`.gitignore` files at any depth plus `.git/info/exclude`, EXCLUDE_PATTERNS (gitignore
+syntax), and the test layouts of every indexed language (`TEST_PATTERNS`). Tests are left
+out by default because they crowd search results and dream seeds with fixtures and
+assertions; `include_tests` (or a negated EXCLUDE_PATTERNS entry such as `!tests/`)
+brings them back. Symlinks are never followed, which also makes symlink loops harmless.
 """
 
 from __future__ import annotations
@@ -100,6 +103,72 @@ GENERATED_FILES = (
     "go.sum",
 )
 
+# Test files and directories by the conventions of each indexed language (gitignore syntax,
+# matched on paths relative to the codebase root, so a project living under /src/test/ is
+# still indexed).
+TEST_PATTERNS = (
+    # Directories, any depth.
+    "test/",
+    "tests/",
+    "__tests__/",
+    "__mocks__/",
+    "__snapshots__/",
+    "spec/",
+    "specs/",
+    "testdata/",
+    "*.Tests/",
+    "*.Test/",
+    "*.UnitTests/",
+    # Python
+    "test_*.py",
+    "*_test.py",
+    "tests.py",
+    "conftest.py",
+    # Go
+    "*_test.go",
+    # JavaScript / TypeScript
+    "*.test.js",
+    "*.test.jsx",
+    "*.test.mjs",
+    "*.test.cjs",
+    "*.test.ts",
+    "*.test.tsx",
+    "*.test.mts",
+    "*.test.cts",
+    "*.spec.js",
+    "*.spec.jsx",
+    "*.spec.mjs",
+    "*.spec.cjs",
+    "*.spec.ts",
+    "*.spec.tsx",
+    "*.spec.mts",
+    "*.spec.cts",
+    # Java, Kotlin, C#, PHP
+    "*Test.java",
+    "*Tests.java",
+    "*IT.java",
+    "*Test.kt",
+    "*Tests.kt",
+    "*Test.cs",
+    "*Tests.cs",
+    "*Test.php",
+    # Ruby
+    "*_spec.rb",
+    "*_test.rb",
+    "test_*.rb",
+    # Rust integration tests live in tests/ (above); C and C++
+    "*_test.c",
+    "*_test.cc",
+    "*_test.cpp",
+    "*_unittest.cc",
+    "*_unittest.cpp",
+    "test_*.c",
+    "test_*.cpp",
+    # Shell
+    "*_test.sh",
+    "test_*.sh",
+)
+
 
 @dataclass(frozen=True)
 class FileEntry:
@@ -128,9 +197,14 @@ class IgnoreRules:
         root: Path,
         exclude_patterns: Sequence[str] = (),
         extra_skip: Sequence[Path] = (),
+        *,
+        include_tests: bool = False,
     ) -> None:
         self.root = root
         self.exclude = pathspec.GitIgnoreSpec.from_lines(list(exclude_patterns))
+        self.tests = (
+            None if include_tests else pathspec.GitIgnoreSpec.from_lines(list(TEST_PATTERNS))
+        )
         self.extra_skip: set[str] = set()
         for path in extra_skip:
             try:
@@ -175,6 +249,18 @@ class IgnoreRules:
                 decided = result
         return bool(decided)
 
+    def _excluded(self, probe: str) -> str | None:
+        """ "excluded" (EXCLUDE_PATTERNS), "test" (a test layout) or None.
+
+        The user's patterns decide first, so `!tests/` there re-includes a test layout.
+        """
+        decided = self.exclude.check_file(probe).include
+        if decided is not None:
+            return "excluded" if decided else None
+        if self.tests is not None and self.tests.match_file(probe):
+            return "test"
+        return None
+
     def dir_reason(self, rel: str, name: str, parent: Path) -> str | None:
         """Why a directory is not walked, or None."""
         if name in BUILTIN_SKIP_DIRS or name.endswith(".egg-info"):
@@ -189,8 +275,9 @@ class IgnoreRules:
             return "builtin"
         if (parent / name / "pyvenv.cfg").exists():
             return "builtin"
-        if self.exclude.match_file(rel + "/"):
-            return "excluded"
+        reason = self._excluded(rel + "/")
+        if reason is not None:
+            return reason
         if self.gitignored(rel, True):
             return "gitignored"
         return None
@@ -201,8 +288,9 @@ class IgnoreRules:
             return "secret"
         if rel in self.extra_skip:
             return "builtin"
-        if self.exclude.match_file(rel):
-            return "excluded"
+        reason = self._excluded(rel)
+        if reason is not None:
+            return reason
         if self.gitignored(rel, False):
             return "gitignored"
         if any(fnmatch(name, pattern) for pattern in GENERATED_FILES):
