@@ -55,10 +55,10 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_stats_on_an_empty_data_dir(workdir: Path) -> None:
-    code, out = run("stats", "--json")
-    assert code == 0
-    assert json.loads(out)["nodes"] == 0
+def test_stats_on_an_empty_data_dir_is_a_usage_error_like_search(workdir: Path) -> None:
+    # As `search` without an index: nothing to read is exit 2 with how to make it.
+    with pytest.raises(UsageError, match=r"no knowledge graph yet.*graph backfill"):
+        run("stats", "--json")
     assert not graph_dir(workdir).exists()  # reading never creates files
 
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from codedreamer.cli.common import print_json, stdout_console
+from codedreamer.cli.common import finite_range, print_json, stdout_console
 from codedreamer.cli.dreams_cmd import (
     PRIORITY_STYLES,
     STATUS_STYLES,
-    printable,
     source_label,
     store_from,
     summary_json,
     warn_corrupt,
 )
+from codedreamer.safe_text import safe_line, safe_text
 
 DEFAULT_HOURS = 12.0
+# A century: far beyond any dream on disk, far inside what datetime arithmetic can take
+# (`now - timedelta(hours=1e12)` overflows).
+MAX_HOURS = 100 * 365 * 24.0
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +28,11 @@ def register(app: typer.Typer) -> None:
 def briefing(
     ctx: typer.Context,
     hours: float = typer.Option(
-        DEFAULT_HOURS, "--hours", "-h", help="Dreams created in the last N hours."
+        DEFAULT_HOURS,
+        "--hours",
+        "-h",
+        callback=finite_range(0.0, MAX_HOURS, low_open=True),
+        help="Dreams created in the last N hours (above 0, at most a century).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
@@ -79,12 +86,12 @@ def briefing(
         )
         for dream in members:
             line = Text("• ")
-            line.append(printable(dream.title) or "(untitled)", style="bold")
+            line.append(safe_line(dream.title) or "(untitled)", style="bold")
             if dream.status.value != "pending":
                 line.append(f"  [{dream.status.value}]", style=STATUS_STYLES[dream.status.value])
             console.print(line)
             details = Text(
-                printable(
+                safe_line(
                     f"{dream.id}  {dream.category} · {source_label(dream)}  "
                     f"novelty {dream.novelty:.2f}"
                 ),
@@ -93,4 +100,4 @@ def briefing(
             console.print(Padding(details, (0, 0, 0, 2)))
             preview = insight_preview(dream.insight)
             if preview:
-                console.print(Padding(Text(printable(preview)), (0, 0, 0, 2)))
+                console.print(Padding(Text(safe_text(preview)), (0, 0, 0, 2)))

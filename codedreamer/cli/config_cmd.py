@@ -20,6 +20,7 @@ def show_config(
     from rich.text import Text
 
     from codedreamer.config.settings import env_key
+    from codedreamer.safe_text import safe_line
 
     loaded = settings_from(ctx)
     values = loaded.settings.model_dump(mode="json")
@@ -42,6 +43,7 @@ def show_config(
         source: str = loaded.sources[name]
         if source == ".env" and loaded.env_file is not None:
             source = str(loaded.env_file)
-        # Values come from the user's environment: Text keeps them from being read as markup.
-        table.add_row(env_key(name), Text(shown or "(unset)"), Text(source))
+        # Values come from the user's environment: Text keeps them from being read as markup,
+        # safe_line keeps control characters in them from acting on the terminal.
+        table.add_row(env_key(name), Text(safe_line(shown) or "(unset)"), Text(safe_line(source)))
     stdout_console().print(table)

@@ -1,9 +1,11 @@
 """`codedreamer graph stats|hot|entangled|backfill|decay|prune`: inspect and maintain the graph.
 
-Every command loads the graph from DATA_DIR/graph (an empty graph if nothing was saved yet;
-a corrupt file is a one-line error and stays untouched); the mutating ones save it back
-atomically. Node ids and labels come from code and model output, so they are printed as
-plain Text, never as Rich markup.
+Every command loads the graph from DATA_DIR/graph; a corrupt file is a one-line error and
+stays untouched, and the mutating ones save it back atomically. With no graph saved yet,
+every command but `backfill` (which builds one from the code index) is a one-line usage
+error saying how to make one, as `search` is without an index. Node ids, labels and paths
+come from code, file names and model output: they are printed as plain Text with control
+characters made visible (safe_line), never as Rich markup.
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 
-from codedreamer.cli.common import print_json, settings_from, stdout_console
+from codedreamer.cli.common import (
+    finite_range,
+    print_json,
+    require_data,
+    settings_from,
+    stdout_console,
+    usable_data,
+)
+from codedreamer.safe_text import safe_line
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -22,7 +32,11 @@ if TYPE_CHECKING:
     from codedreamer.memory.graph_types import BackfillReport, GraphNode, GraphStats, NodeKind
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON for scripts.")
-LIMIT_OPTION = typer.Option(20, "--limit", "-n", min=1, help="How many nodes to show.")
+LIMIT_MAX = 100_000
+NEIGHBOURS_MAX = 1_000
+LIMIT_OPTION = typer.Option(
+    20, "--limit", "-n", min=1, max=LIMIT_MAX, help="How many nodes to show."
+)
 KIND_OPTION = typer.Option(
     None, "--kind", help="Only nodes of this kind: CODE, DREAM, CONCEPT or FACT."
 )
@@ -46,11 +60,23 @@ def register(app: typer.Typer) -> None:
 # --------------------------------------------------------------------------- helpers
 
 
+GRAPH = "knowledge graph"
+NO_GRAPH_HINT = (
+    "`codedreamer dream` makes one, or `codedreamer graph backfill` builds it from the code index"
+)
+
+
 def _open(ctx: typer.Context) -> tuple[Settings, KnowledgeGraph]:
-    from codedreamer.memory.graph_store import load_graph
+    """Settings and the saved graph; UsageError (exit 2) when there is no graph to read."""
+    from codedreamer.errors import UsageError
+    from codedreamer.memory.graph_store import graph_files, load_graph
 
     settings = settings_from(ctx).settings
-    return settings, load_graph(settings.graph_dir)
+    directory = settings.graph_dir
+    require_data(directory, what=GRAPH, hint=NO_GRAPH_HINT)
+    if not any(path.exists() for path in graph_files(directory)):
+        raise UsageError(f"{directory}: no {GRAPH} yet; {NO_GRAPH_HINT}")
+    return settings, load_graph(directory)
 
 
 def _save(graph: KnowledgeGraph, directory: Path) -> None:
@@ -121,9 +147,9 @@ def _print_nodes(title: str, nodes: list[GraphNode]) -> None:
         where = node.path
         if node.start_line:
             where += f":{node.start_line}-{node.end_line}"
-        shown = Text(node.label or node.id)
+        shown = Text(safe_line(node.label or node.id))
         if where and where != node.label:
-            shown.append(f"  {where}", style="dim")
+            shown.append(f"  {safe_line(where)}", style="dim")
         table.add_row(
             str(rank),
             node.kind.label,
@@ -144,11 +170,11 @@ def _print_stats(stats: GraphStats, heading: str = "Knowledge graph") -> None:
     table.add_row("nodes", str(stats.nodes))
     table.add_row("edges", str(stats.edges))
     for kind, count in stats.nodes_by_kind.items():
-        table.add_row(f"  {kind} nodes", str(count))
+        table.add_row(f"  {safe_line(kind)} nodes", str(count))
     for tier, count in stats.nodes_by_tier.items():
         table.add_row(f"  {tier}", str(count))
     for kind, count in stats.edges_by_kind.items():
-        table.add_row(f"  {kind} edges", str(count))
+        table.add_row(f"  {safe_line(kind)} edges", str(count))
     table.add_row("mean momentum", f"{stats.mean_momentum:.3f}")
     table.add_row("mean entanglement", f"{stats.mean_entanglement:.3f}")
     stdout_console().print(table)
@@ -224,7 +250,10 @@ def decay(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
 def prune(
     ctx: typer.Context,
     threshold: float = typer.Option(
-        0.4, "--threshold", min=0.0, max=1.0, help="Remove nodes whose momentum is below this."
+        0.4,
+        "--threshold",
+        callback=finite_range(0.0, 1.0),
+        help="Remove nodes whose momentum is below this (0 to 1).",
     ),
     include_code: bool = typer.Option(
         False,
@@ -252,16 +281,34 @@ def prune(
 
 def backfill(
     ctx: typer.Context,
-    k: int = typer.Option(5, "--k", min=1, help="Similar neighbours considered per node."),
+    k: int = typer.Option(
+        5, "--k", min=1, max=NEIGHBOURS_MAX, help="Similar neighbours considered per node."
+    ),
     threshold: float = typer.Option(
-        0.8, "--threshold", min=-1.0, max=1.0, help="Minimum cosine similarity for a similar edge."
+        0.8,
+        "--threshold",
+        callback=finite_range(-1.0, 1.0),
+        help="Minimum cosine similarity for a similar edge (-1 to 1).",
     ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Create edges for existing nodes; with a code index, first sync CODE nodes from it."""
+    from codedreamer.errors import UsageError
     from codedreamer.memory.code_sync import backfill_graph_only
+    from codedreamer.memory.graph import KnowledgeGraph
+    from codedreamer.memory.graph_store import graph_files, load_graph
 
-    settings, graph = _open(ctx)
+    settings = settings_from(ctx).settings
+    has_graph = usable_data(settings.graph_dir, what=GRAPH) and any(
+        path.exists() for path in graph_files(settings.graph_dir)
+    )
+    has_index = usable_data(settings.index_dir, what="code index")
+    if not has_graph and not has_index:
+        raise UsageError(
+            f"{settings.index_dir}: no code index yet, and no {GRAPH} at {settings.graph_dir}; "
+            "run `codedreamer index` first"
+        )
+    graph = load_graph(settings.graph_dir) if has_graph else KnowledgeGraph()
     report = _backfill_with_index(settings, graph, k=k, threshold=threshold)
     if report is None:
         report = backfill_graph_only(graph)
@@ -339,5 +386,5 @@ def _print_backfill(report: BackfillReport, after: GraphStats, as_json: bool) ->
             Text(f"{report.unresolved_imports} imported files have no graph node; not linked.")
         )
     for note in report.notes:
-        console.print(Text(f"Note: {note}", style="dim"))
+        console.print(Text(safe_line(f"Note: {note}"), style="dim"))
     console.print(Text(f"Graph now: {after.nodes} nodes, {after.edges} edges."))
