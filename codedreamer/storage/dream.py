@@ -139,6 +139,10 @@ class Dream:
     code_checks: dict[str, str] = front(
         convert=mapping_of(to_string), label="Code checks", show=show_items, factory=dict
     )
+    verification: dict[str, str] = front(
+        convert=mapping_of(to_string), label="Verification", show=show_items, factory=dict
+    )
+    branch: str = front("", convert=to_string, label="Branch")
     insight: str = section("Insight")
     plan: str = section("Plan")
     code: str = section("Code", fence="language")
