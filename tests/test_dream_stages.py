@@ -133,8 +133,8 @@ def test_a_user_cancel_is_still_a_cancel() -> None:
 
 
 def test_default_time_limit_scales_with_max_tokens() -> None:
-    assert default_time_limit(0) == 60.0
-    assert default_time_limit(4000) == 60.0 + 2000.0
+    assert default_time_limit(0) == 120.0
+    assert default_time_limit(4000) == 120.0 + 4000.0
 
 
 @pytest.mark.model

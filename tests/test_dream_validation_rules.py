@@ -243,6 +243,20 @@ def test_library_and_language_names_exist() -> None:
     assert check_names(prose, [], SEED, None).invented == ()
 
 
+def test_notation_files_and_library_attributes_are_not_names_to_check() -> None:
+    prose = (
+        "The loop in apply_discount is O(n^2) in `db.py`; `dict.setdefault`, "
+        "`container.textContent` and `order.lines` are fine, `f(x)` is maths."
+    )
+    names = check_names(prose, [], SEED, None)
+    assert names.presented == ("container", "order") and names.invented == ("container",)
+    # On a class the seed defines, the attribute must exist too.
+    seed = "class Cart:\n    def total(self):\n        return 0\n"
+    assert check_names("`Cart.total()` and `Cart.discounted()`", [], seed).invented == (
+        "discounted",
+    )
+
+
 def test_proposed_names_are_not_invented() -> None:
     prose = "Add a `round_money` helper and create `DiscountError` for apply_discount."
     names = check_names(prose, [], SEED, None)

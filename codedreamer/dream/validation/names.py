@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from codedreamer.dream.validation.answer import CodeBlock
@@ -27,10 +27,12 @@ from codedreamer.dream.validation.vocabulary import (
     NODE_MODULES,
     STDLIB_MODULES,
     all_identifiers,
+    defined_names,
     strip_comments_and_strings,
     word_set,
 )
 
+_SELF = frozenset({"self", "cls", "this"})
 _BACKTICKED = re.compile(r"`([^`\n]{1,120})`")
 _DOTTED = r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*"
 _SIMPLE_SPAN = re.compile(rf"^({_DOTTED})\s*(\(.*\))?;?$")
@@ -68,16 +70,31 @@ class NameCheck:
     """Names the answer proposes to add (exempt), that do not exist yet."""
 
 
-def _parts_to_check(dotted: str) -> list[str]:
-    """The root and the last part of a dotted name, minus self/this and library roots."""
+# A backticked file name (`db.py`) is a file, not a dotted name.
+_FILE_SUFFIXES = word_set(
+    "py pyi js mjs cjs jsx ts tsx go rs java kt c h cc cpp hpp cs rb php sh md rst txt json "
+    "yaml yml toml ini cfg html css sql lock log csv xml"
+)
+
+
+def _parts_to_check(dotted: str, owners: Collection[str] = ()) -> list[str]:
+    """The parts of a dotted name whose existence can be judged.
+
+    The root, unless it is a library (a standard module, a builtin such as `dict` or
+    `console`). The last part only when the root is `self`/`this`/`cls` or a class or
+    module in `owners`: on any other object it may be a library's attribute
+    (`container.textContent`, `cursor.fetchone`), which the index cannot know.
+    """
     parts = [p for p in dotted.split(".") if p]
-    if not parts:
-        return []
+    if not parts or len(parts[0]) == 1:
+        return []  # `O(n^2)`, `f(x)`: notation, not names
     root = parts[0]
-    if root in STDLIB_MODULES or root in NODE_MODULES:
+    if len(parts) > 1 and parts[-1] in _FILE_SUFFIXES:
         return []
-    checked = [] if root in ("self", "cls", "this") else [root]
-    if len(parts) > 1:
+    if root in STDLIB_MODULES or root in NODE_MODULES or root in ALWAYS_KNOWN - _SELF:
+        return []
+    checked = [] if root in _SELF else [root]
+    if len(parts) > 1 and (root in _SELF or root in owners):
         checked.append(parts[-1])
     return checked
 
@@ -121,7 +138,7 @@ def block_definitions(code: str) -> set[str]:
 
 
 def presented_names(
-    prose: str, blocks: Iterable[CodeBlock]
+    prose: str, blocks: Iterable[CodeBlock], owners: Collection[str] = ()
 ) -> tuple[list[str], set[str], set[str]]:
     """Names presented as existing; names the prose proposes; names the code blocks define."""
     presented: list[str] = []
@@ -129,7 +146,7 @@ def presented_names(
     block_defined: set[str] = set()
 
     def note(dotted: str, is_proposal: bool) -> None:
-        for name in _parts_to_check(dotted):
+        for name in _parts_to_check(dotted, owners):
             if is_proposal:
                 proposed.add(name)
             elif name not in presented:
@@ -182,7 +199,7 @@ def check_names(
             or (exists is not None and exists(name))
         )
 
-    presented, proposed, block_defined = presented_names(prose, blocks)
+    presented, proposed, block_defined = presented_names(prose, blocks, defined_names(seed_code))
     invented = tuple(
         name
         for name in presented

@@ -1,0 +1,1 @@
+"""Shopkeeper: a small shop backend, the codebase of the CodeDreamer quality benchmark."""
