@@ -43,6 +43,7 @@ BOUNDS: dict[str, tuple[float, float, bool]] = {
     "dream_interval_sec": (0.0, 7 * DAY, False),
     "decay_interval_sec": (1.0, 30 * DAY, False),
     "novelty_threshold": (0.0, 1.0, False),
+    "verify_timeout_sec": (1.0, DAY, False),
 }
 
 NON_FINITE = ["inf", "-inf", "+inf", "Infinity", "nan", "NaN", "-nan", "1e400", "-1e400"]

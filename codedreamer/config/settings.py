@@ -35,6 +35,7 @@ GPU_LAYERS_LIMIT = 10_000
 THREADS_PER_CORE_LIMIT = 4
 INTERVAL_LIMIT_SEC = 7 * 86_400.0
 DECAY_INTERVAL_LIMIT_SEC = 30 * 86_400.0
+VERIFY_TIMEOUT_LIMIT_SEC = 86_400.0
 DREAMS_PER_CYCLE_LIMIT = 100
 CONTEXT_CHARS_LIMIT = 4_000_000
 CHUNK_SIZE_LIMIT = 1_000_000
@@ -173,6 +174,21 @@ class Settings(BaseSettings):
         True, description="Ask the model whether a dream is specific and actionable."
     )
 
+    # Verification
+    verify_command: str | None = Field(
+        None,
+        description="Command run in a scratch worktree to verify a dream (e.g. pytest -q); "
+        "empty = no command, only apply and parse checks.",
+    )
+    verify_timeout_sec: float = Field(
+        300,
+        ge=1,
+        le=VERIFY_TIMEOUT_LIMIT_SEC,
+        allow_inf_nan=False,
+        description="Seconds the verify command may run before it counts as failed "
+        "(at most a day).",
+    )
+
     # Paths
     codebase_path: Path | None = Field(
         None, description="Codebase to dream about; commands default to the current directory."
@@ -230,6 +246,7 @@ class Settings(BaseSettings):
         "n_threads",
         "db_path",
         "graph_path",
+        "verify_command",
         mode="before",
     )
     @classmethod
