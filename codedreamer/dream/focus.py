@@ -7,7 +7,7 @@ users of review bots dismiss most; they are not offered unless the user enables 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -55,3 +55,20 @@ def pick_focus(
     recent = set(recent_focus[: len(areas) - 1])
     fresh = [area for area in areas if area.name not in recent]
     return rng.choice(fresh or list(areas))
+
+
+def pick_weighted_focus(
+    rng: random.Random,
+    areas: Sequence[FocusArea],
+    recent_focus: Sequence[str],
+    weights: Mapping[str, float],
+) -> FocusArea:
+    """Like `pick_focus` (recent areas rest), but areas the user applies come up more often.
+
+    `weights` come from the user's marks (dream/feedback.py); a missing area weighs 1.
+    """
+    if not areas:
+        raise ValueError("no focus areas enabled")
+    recent = set(recent_focus[: len(areas) - 1])
+    fresh = [area for area in areas if area.name not in recent] or list(areas)
+    return rng.choices(fresh, weights=[max(0.01, weights.get(a.name, 1.0)) for a in fresh])[0]

@@ -72,3 +72,98 @@ def think_task(focus: FocusArea) -> str:
         "brackets with your own words about this code:\n"
         f"{parts}"
     )
+
+
+CODE_SYSTEM = (
+    "You are a careful programmer. You turn a reviewer's finding into the smallest correct "
+    "change to the code you were shown, as a unified diff against the real file."
+)
+CRITIC_SYSTEM = (
+    "You are a strict code reviewer. You judge a proposed change against the original code: "
+    "is it correct, does it fix the finding, does it break anything?"
+)
+REFLECT_SYSTEM = (
+    "You triage code review findings. You judge how much a finding matters to the people "
+    "who maintain the code."
+)
+
+# Drill levels: what a dream at each depth is asked for (SPEC §5 step 12).
+DRILL_TASKS: Mapping[int, str] = {
+    0: "",
+    1: "Go one level deeper (Framework): describe how the code should be structured to make "
+    "this improvement, which parts change and how they connect.",
+    2: "Go one level deeper (Implementation): give the exact signatures, types and error "
+    "handling of the change.",
+    3: "Go one level deeper (Code): describe the production-ready change line by line.",
+}
+
+
+def drill_task(level: int, parent_title: str, parent_insight: str) -> str:
+    """The extra instruction of a drill continuation: the parent's finding and the depth."""
+    if level <= 0:
+        return ""
+    earlier = " ".join(parent_insight.split())[:400]
+    return (
+        f"An earlier review of this code found: {parent_title}\n{earlier}\n"
+        f"{DRILL_TASKS.get(level, DRILL_TASKS[3])}"
+    )
+
+
+def code_task(path: str, title: str, insight: str, plan: str) -> str:
+    finding = f"Finding: {title}\n{insight}" + (f"\nPlan:\n{plan}" if plan else "")
+    return (
+        f"{finding}\n\n"
+        f"Write the change as a unified diff against {path}. Copy the unchanged context "
+        "lines exactly from the code, mark removed lines with - and added lines with +:\n"
+        f"```diff\n--- a/{path}\n+++ b/{path}\n@@\n context line\n-old line\n+new line\n```\n"
+        "Answer with the diff only."
+    )
+
+
+def critic_task(title: str, insight: str, change: str, checks: str) -> str:
+    return (
+        f"Finding: {title}\n{insight}\n\nProposed change:\n{change}\n"
+        + (f"Automatic checks: {checks}\n" if checks else "")
+        + "\nRate the proposed change. severity is NONE (correct), MINOR (small flaw), "
+        "MODERATE (needs rework) or MAJOR (wrong or harmful). Answer as JSON: "
+        '{"severity": "...", "issues": "one or two sentences"}'
+    )
+
+
+CRITIC_SCHEMA: Mapping[str, object] = {
+    "type": "object",
+    "properties": {
+        "severity": {"type": "string", "enum": ["NONE", "MINOR", "MODERATE", "MAJOR"]},
+        "issues": {"type": "string"},
+    },
+    "required": ["severity", "issues"],
+}
+
+
+def refine_task(path: str, title: str, insight: str, change: str, critique: str) -> str:
+    return (
+        f"Finding: {title}\n{insight}\n\nA first change was reviewed:\n{change}\n"
+        f"Review: {critique}\n\n"
+        f"Write a corrected unified diff against {path} that answers the review. Copy "
+        "unchanged context lines exactly from the code. Answer with the diff only, in a "
+        "```diff block."
+    )
+
+
+def reflect_task(title: str, insight: str, category: str, where: str) -> str:
+    return (
+        f"Finding ({category}) about {where}: {title}\n{' '.join(insight.split())[:600]}\n\n"
+        "How urgent is it? priority is CRITICAL (security hole, data loss, crash in normal "
+        "use), HIGH (real bug or large cost), MEDIUM (worth doing) or LOW (cosmetic). "
+        'Answer as JSON: {"priority": "...", "reason": "one short sentence"}'
+    )
+
+
+REFLECT_SCHEMA: Mapping[str, object] = {
+    "type": "object",
+    "properties": {
+        "priority": {"type": "string", "enum": ["CRITICAL", "HIGH", "MEDIUM", "LOW"]},
+        "reason": {"type": "string"},
+    },
+    "required": ["priority", "reason"],
+}

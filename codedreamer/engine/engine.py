@@ -7,54 +7,49 @@ only through events, so the console printer, the TUI and the daemon log are inte
 from __future__ import annotations
 
 import random
-import re
 import threading
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from codedreamer.dream.focus import enabled_focus_areas, pick_focus
-from codedreamer.dream.prompts import (
-    PRIORITY_CODE,
-    PRIORITY_TASK,
-    THINK_SYSTEM,
-    SeedCode,
-    code_block,
-    think_task,
+from codedreamer.dream.context import (
+    CycleContext,
+    CycleState,
+    Services,
+    Step,
+    SymbolLookup,
+    run_steps,
 )
-from codedreamer.dream.selection import Candidate, choose
-from codedreamer.dream.stages import run_stage
-from codedreamer.dream.validation import EarlierDream, validate_insight
+from codedreamer.dream.parse import extract_title
+from codedreamer.errors import GraphConflictError, GraphError
 from codedreamer.events import (
-    ChunkSelected,
     CycleStarted,
     DreamRejected,
-    DreamSaved,
     EngineError,
     EventSink,
     Notice,
+    RankChanged,
 )
-from codedreamer.errors import GraphError, UsageError
-from codedreamer.storage.dream import Dream, new_dream_id
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Sequence
 
     from codedreamer.config.settings import Settings
-    from codedreamer.index.chunk import Chunk
     from codedreamer.index.indexer import IndexProgress, IndexReport
     from codedreamer.index.store import IndexStore
     from codedreamer.index.watcher import LiveIndexer
     from codedreamer.memory.graph import KnowledgeGraph
+    from codedreamer.memory.trm import TemporalMemory
     from codedreamer.models.registry import ModelSet
+    from codedreamer.storage.attempts import AttemptLog
+    from codedreamer.storage.dream import Dream
     from codedreamer.storage.store import DreamStore
 
-SAMPLE_SIZE = 24
-_TITLE = re.compile(
-    r"^\s*(?:#+\s*)?\**TITLE\**\s*:\s*\**(.+?)\**\s*$", re.IGNORECASE | re.MULTILINE
-)
+__all__ = ["CycleOutcome", "Engine", "cycle_steps", "extract_title"]
+
+TRM_FILE = "trm.json"
+ATTEMPTS_FILE = "attempts.jsonl"
 
 
 @dataclass(frozen=True)
@@ -64,30 +59,51 @@ class CycleOutcome:
     detail: str = ""
 
 
-def _prose_lines(text: str) -> Iterator[str]:
-    """Non-empty lines outside code fences, skipping preambles like "Here is the code:"."""
-    in_fence = False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith(("```", "~~~")):
-            in_fence = not in_fence
-            continue
-        if in_fence or not line or line.endswith(":"):
-            continue
-        yield line
+def _with_score(ranked: Dream, *, priority: bool = False) -> Callable[[Dream], Dream]:
+    """A store update that takes the new score (and priority) but keeps everything else,
+    including a status the user changed since the dream was read."""
+
+    def change(current: Dream) -> Dream:
+        updated = replace(current, score=ranked.score, score_parts=ranked.score_parts)
+        if priority:
+            updated = replace(
+                updated, priority=ranked.priority, priority_reason=ranked.priority_reason
+            )
+        return updated
+
+    return change
 
 
-def extract_title(text: str, fallback: str) -> str:
-    """The model's TITLE line, else its first sentence, capped for one-line listings."""
-    match = _TITLE.search(text)
-    if match:
-        title = match.group(1)
-    else:
-        first = next(_prose_lines(text), fallback)
-        first = re.sub(r"^(\d+[.)]|[-*•])\s+", "", first)
-        title = re.split(r"(?<=[.!?])\s", first.strip(), maxsplit=1)[0]
-    title = title.strip().strip("#*").strip()
-    return (title[:97] + "...") if len(title) > 100 else (title or fallback)
+def cycle_steps() -> list[tuple[str, Step]]:
+    """The dream cycle, in order (SPEC §5). A stage is one module; adding one is one line."""
+    from codedreamer.dream.aim import focus_step
+    from codedreamer.dream.avoidance import avoidance_step
+    from codedreamer.dream.code import code_step
+    from codedreamer.dream.critic import critic_step
+    from codedreamer.dream.drill import drill_step
+    from codedreamer.dream.gather import gather_step
+    from codedreamer.dream.judge import judge_step
+    from codedreamer.dream.jump import jump_step
+    from codedreamer.dream.recall import recall_step
+    from codedreamer.dream.record import reflect_step, store_step
+    from codedreamer.dream.select import select_step
+    from codedreamer.dream.think import think_step
+
+    return [
+        ("drill", drill_step),
+        ("jump", jump_step),
+        ("focus", focus_step),
+        ("select", select_step),
+        ("avoid", avoidance_step),
+        ("gather", gather_step),
+        ("recall", recall_step),
+        ("think", think_step),
+        ("validate", judge_step),
+        ("code", code_step),
+        ("critic", critic_step),
+        ("reflect", reflect_step),
+        ("store", store_step),
+    ]
 
 
 class Engine:
@@ -119,6 +135,10 @@ class Engine:
         self._changed_lock = threading.Lock()
         self._last_decay = time.time()
         self._cycle = 0
+        self._state = CycleState()
+        self._memory: TemporalMemory | None = None
+        self._attempts: AttemptLog | None = None
+        self.steps: Sequence[tuple[str, Step]] = cycle_steps()
 
     @property
     def models(self) -> ModelSet:
@@ -167,7 +187,7 @@ class Engine:
             self._known_names = None
         graph = self._load_graph()
         if graph is not None and (report is not None or len(graph) == 0):
-            self._sync_graph(graph)
+            self._change_graph(self._backfill)
         return report
 
     def start_live_index(self) -> None:
@@ -204,25 +224,18 @@ class Engine:
         with self._changed_lock:
             paths, self._changed_paths = self._changed_paths, set()
         self._known_names = None
-        graph = self._load_graph()
-        if graph is not None and paths:
+        if paths:
             from codedreamer.memory.code_sync import sync_changed_paths
 
-            sync_changed_paths(graph, self.index, paths)
-            self._save_graph(graph)
+            self._change_graph(lambda graph: sync_changed_paths(graph, self.index, paths))
 
     def decay_graph_if_due(self, now: float | None = None) -> bool:
         """Decay graph momentum every DECAY_INTERVAL_SEC; True if it ran."""
         now = time.time() if now is None else now
         if now - self._last_decay < self.settings.decay_interval_sec:
             return False
-        graph = self._load_graph()
-        if graph is None:
-            return False
         self._last_decay = now
-        graph.decay(now)
-        self._save_graph(graph)
-        return True
+        return self._change_graph(lambda graph: graph.decay(now))
 
     def _load_graph(self) -> KnowledgeGraph | None:
         """The knowledge graph, or None if its files are corrupt (reported once, kept)."""
@@ -237,168 +250,270 @@ class Engine:
                 self._sink(EngineError(message=f"knowledge graph not used: {exc}"))
         return self._graph
 
-    def _save_graph(self, graph: KnowledgeGraph) -> None:
+    def _change_graph(self, change: Callable[[KnowledgeGraph], object]) -> bool:
+        """Apply `change` to the graph and save it; False if there is no usable graph.
+
+        If another process saved the graph meanwhile (`codedreamer graph decay` while the
+        engine runs), its version is reloaded and `change` applied to it again, so neither
+        side's work is lost and the engine never gets stuck unable to save.
+        """
         from codedreamer.memory.graph_store import save_graph
+        from codedreamer.memory.summary import graph_changed
+
+        for attempt in range(2):
+            graph = self._load_graph()
+            if graph is None:
+                return False
+            change(graph)
+            try:
+                save_graph(graph, self.settings.graph_dir)
+            except GraphConflictError as exc:
+                self._graph = None  # reload what the other process saved
+                if attempt == 0:
+                    continue
+                self._sink(EngineError(message=f"knowledge graph not saved: {exc}"))
+                return False
+            except GraphError as exc:
+                self._sink(EngineError(message=f"knowledge graph not saved: {exc}"))
+                return False
+            self._sink(graph_changed(graph))
+            return True
+        return False
+
+    def _save_graph(self, graph: KnowledgeGraph) -> None:
+        """Save a graph a step changed; on a conflict the next load reads the disk version.
+
+        Prefer `_change_graph`, which re-applies the change instead of losing it.
+        """
+        from codedreamer.memory.graph_store import save_graph
+        from codedreamer.memory.summary import graph_changed
 
         try:
             save_graph(graph, self.settings.graph_dir)
         except GraphError as exc:
+            if isinstance(exc, GraphConflictError):
+                self._graph = None  # never stuck: the next change starts from the disk
             self._sink(EngineError(message=f"knowledge graph not saved: {exc}"))
             return
-        from codedreamer.memory.summary import graph_changed
-
         self._sink(graph_changed(graph))
 
-    def _sync_graph(self, graph: KnowledgeGraph) -> None:
+    def _backfill(self, graph: KnowledgeGraph) -> None:
         """Mirror the index's code entities and imports into CODE nodes and edges."""
         from codedreamer.memory.code_sync import backfill_from_index, chunk_locations
 
         index = self.index
         backfill_from_index(graph, index, chunk_keys=chunk_locations(index))
-        self._save_graph(graph)
+
+    def _services(self) -> Services:
+        return Services(
+            settings=self.settings,
+            sink=self._sink,
+            rng=self._rng,
+            reasoning=lambda: self.models.reasoning,
+            coder=lambda: self.models.coder,
+            index=lambda: self.index,
+            store=lambda: self.store,
+            graph=self._load_graph,
+            memory=self._load_memory,
+            name_exists=self._name_exists,
+            symbols=self._symbols,
+            change_graph=self._change_graph,
+            codebase_root=str(self.codebase),
+            read_source=self._read_source,
+            attempts=self._earlier_attempts,
+        )
+
+    def _load_memory(self) -> TemporalMemory | None:
+        if self._memory is None:
+            from codedreamer.memory.trm import TemporalMemory
+
+            self._memory = TemporalMemory(self.settings.data_dir / TRM_FILE)
+            if self._memory.problem:
+                self._sink(EngineError(message=self._memory.problem))
+        return self._memory
+
+    def _attempt_log(self) -> AttemptLog:
+        if self._attempts is None:
+            from codedreamer.storage.attempts import AttemptLog
+
+            self._attempts = AttemptLog(self.settings.data_dir / ATTEMPTS_FILE)
+        return self._attempts
+
+    def _earlier_attempts(self) -> list[object]:
+        from codedreamer.dream.validation import EarlierDream
+
+        return [
+            EarlierDream(
+                f"attempt-{n}",
+                a.text,
+                title=a.title,
+                symbol=a.symbol,
+                category=a.category,
+                status="attempt",
+            )
+            for n, a in enumerate(self._attempt_log().read())
+        ]
+
+    def _symbols(self) -> SymbolLookup | None:
+        """The index's structure queries (index/symbols.py), None while it cannot load."""
+        try:
+            from codedreamer.index.symbols import symbols_for
+        except ImportError:
+            return None
+        found: SymbolLookup = symbols_for(self.index)
+        return found
+
+    def _read_source(self, path: str) -> str | None:
+        root = self.codebase.resolve()
+        try:
+            target = (root / path).resolve()
+            if not target.is_relative_to(root):
+                return None
+            return target.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError, ValueError):
+            return None
 
     def dream_once(
         self, *, cancel: threading.Event | None = None, max_tokens: int | None = None
     ) -> CycleOutcome:
-        """One cycle: select code, think about it, validate, store. Never raises on a bad dream."""
+        """One cycle: the steps of `self.steps` over one context. Never raises on a bad dream."""
         self._cycle += 1
         self._sink(CycleStarted(cycle=self._cycle))
         self._absorb_index_changes()
-        started = time.perf_counter()
-        settings = self.settings
         listing = self.store.list()
         earlier = sorted(listing.dreams, key=lambda d: d.created, reverse=True)
-
-        chunk, reason = self._select_chunk(earlier)
-        self._sink(
-            ChunkSelected(
-                path=chunk.path,
-                start_line=chunk.start_line,
-                end_line=chunk.end_line,
-                symbol=chunk.qualified_name or chunk.symbol,
-                reason=reason,
-            )
-        )
-        focus = pick_focus(self._rng, enabled_focus_areas(), [d.focus for d in earlier])
-        seed = SeedCode(
-            path=chunk.path,
-            language=chunk.language,
-            start_line=chunk.start_line,
-            end_line=chunk.end_line,
-            symbol=chunk.qualified_name or chunk.symbol,
-            content=chunk.content,
-        )
-        model = self.models.reasoning
-        wanted = max_tokens or settings.reasoning_max_tokens
-        from codedreamer.models.budget import PromptSection, budget_prompt
-
-        prompt = budget_prompt(
-            model,
-            THINK_SYSTEM,
-            [
-                PromptSection("task", think_task(focus), PRIORITY_TASK, required=True),
-                PromptSection("code", code_block(seed), PRIORITY_CODE, required=True),
-            ],
-            max_tokens=wanted,
-        )
-        think = run_stage(
-            model,
-            prompt.messages,
-            stage="think",
-            max_tokens=prompt.max_tokens,
-            temperature=settings.dream_temperature,
-            repeat_penalty=settings.repeat_penalty,
-            sink=self._sink,
+        self._rerank_if_due(earlier)
+        context = CycleContext(
+            services=self._services(),
+            state=self._state,
+            cycle=self._cycle,
             cancel=cancel,
+            max_tokens=max_tokens,
+            earlier=earlier,
         )
-        if think.finish_reason == "cancelled":
-            return self._reject("cancelled", "generation stopped before it finished")
+        run_steps(context, self.steps)
+        self._state.cycles += 1
+        chunk = context.chunk
+        if chunk is not None:
+            self._state.last_path = chunk.path
+        if context.dream is not None:
+            self._state.consecutive_failures = 0
+            return CycleOutcome(dream=context.dream)
+        reason = context.rejection or "no_dream"
+        if reason != "cancelled":
+            self._state.consecutive_failures += 1
+            if chunk is not None:
+                key = (chunk.path, chunk.start_line, chunk.end_line)
+                self._state.attempted[key] = self._state.attempted.get(key, 0) + 1
+            if context.think is not None and context.think.text.strip():
+                self._record_attempt(context, reason)
+        return self._reject(reason, context.rejection_detail)
 
-        verdict = validate_insight(
-            think.text,
-            seed_code=chunk.content,
-            symbols=[chunk.symbol, chunk.qualified_name],
-            earlier=[EarlierDream(d.id, d.insight) for d in earlier],
-            novelty_threshold=settings.novelty_threshold,
-            name_exists=self._name_exists,
-        )
-        if not verdict.accepted:
-            return self._reject(verdict.reason, verdict.detail)
+    def _record_attempt(self, context: CycleContext, reason: str) -> None:
+        from codedreamer.storage.attempts import Attempt
 
-        now = datetime.now(UTC)
-        dream = Dream(
-            id=new_dream_id(now),
-            created=now,
-            category=focus.name,
-            focus=focus.name,
-            source_path=chunk.path,
-            line_start=chunk.start_line,
-            line_end=chunk.end_line,
-            language=chunk.language,
-            title=extract_title(think.text, f"{focus.name} in {chunk.path}"),
-            novelty=verdict.novelty,
-            symbols=[s for s in {chunk.qualified_name or chunk.symbol} if s],
-            models={"reasoning": think.model_name},
-            timings={
-                "think_seconds": round(think.seconds, 3),
-                "think_tokens_per_second": round(think.tokens_per_second, 2),
-                "total_seconds": round(time.perf_counter() - started, 3),
-            },
-            validation={**verdict.checks, "finish_reason": think.finish_reason},
-            insight=think.text,
-            seed_code=chunk.content,
-        )
-        path = self.store.save_new(dream)
-        self._sink(
-            DreamSaved(dream_id=dream.id, path=str(path), title=dream.title, novelty=dream.novelty)
-        )
-        self._connect(dream, chunk)
-        return CycleOutcome(dream=dream)
+        chunk = context.chunk
+        assert chunk is not None and context.think is not None
+        try:
+            self._attempt_log().append(
+                Attempt(
+                    text=context.think.text,
+                    reason=reason,
+                    title=context.title,
+                    symbol=chunk.qualified_name or chunk.symbol,
+                    category=context.focus.name if context.focus else "",
+                    path=chunk.path,
+                    created=time.time(),
+                )
+            )
+        except OSError as exc:
+            self._sink(EngineError(message=f"rejected attempt not recorded: {exc}"))
 
-    def _connect(self, dream: Dream, chunk: Chunk) -> None:
-        """Add the dream to the graph, linked to the code it is about (activating that code)."""
-        graph = self._load_graph()
-        if graph is None:
-            return
-        from codedreamer.memory.graph_types import code_entity_id, code_file_id
+    def _rerank_if_due(self, earlier: list[Dream]) -> None:
+        """Re-score pending dreams every few cycles and whenever the user's marks change."""
+        from codedreamer.dream.feedback import marks_signature
+        from codedreamer.dream.reflect import RERANK_EVERY_CYCLES
 
-        about = [code_file_id(chunk.path)]
-        if chunk.qualified_name:
-            about.append(code_entity_id(chunk.path, chunk.qualified_name))
-        graph.add_dream(
-            dream.id,
-            about=about,
-            parent_dream_id=dream.parent,
-            label=dream.title,
-            path=dream.source_path,
-            start_line=dream.line_start,
-            end_line=dream.line_end,
+        signature = marks_signature(earlier)
+        previous = self._state.marks_signature
+        marks_changed = bool(previous) and signature != previous
+        self._state.marks_signature = signature
+        periodic = self._state.cycles > 0 and self._state.cycles % RERANK_EVERY_CYCLES == 0
+        if marks_changed or periodic:
+            self.rerank(earlier)
+
+    def rerank(self, dreams: list[Dream] | None = None) -> int:
+        """Recompute the score of every pending dream; return how many changed."""
+        from codedreamer.dream.feedback import tally
+        from codedreamer.dream.record import centrality_of
+        from codedreamer.dream.reflect import rescore
+        from codedreamer.storage.dream import Status
+
+        if dreams is None:
+            dreams = self.store.list().dreams
+        feedback = tally(dreams)
+        context = CycleContext(services=self._services(), state=self._state, cycle=0)
+        changed = 0
+        for dream in dreams:
+            if dream.status != Status.PENDING:
+                continue
+            symbol = dream.symbols[0] if dream.symbols else ""
+
+            def centrality(d: Dream, symbol: str = symbol) -> float:
+                return centrality_of(context, d.source_path, symbol)
+
+            updated = rescore(dream, feedback, centrality)
+            if abs(updated.score - dream.score) < 0.01:
+                continue
+            self.store.update(dream.id, _with_score(updated))
+            changed += 1
+            self._sink(
+                RankChanged(
+                    dream_id=dream.id,
+                    score=updated.score,
+                    previous_score=dream.score,
+                    priority=dream.priority.value,
+                )
+            )
+        return changed
+
+    def reflect(self, dream_ids: Sequence[str] = (), *, limit: int = 0) -> list[Dream]:
+        """Run reflection (priority + reason) and re-score; all pending dreams by default."""
+        from codedreamer.dream.feedback import tally
+        from codedreamer.dream.reflect import apply_reflection, reflect_dream, rescore
+        from codedreamer.storage.dream import Status
+
+        dreams = self.store.list().dreams
+        chosen = (
+            [d for d in dreams if d.id in set(dream_ids)]
+            if dream_ids
+            else [d for d in dreams if d.status == Status.PENDING]
         )
-        self._save_graph(graph)
+        if limit > 0:
+            chosen = chosen[:limit]
+        feedback = tally(dreams)
+        done: list[Dream] = []
+        for dream in chosen:
+            reflection = reflect_dream(self.models.reasoning, dream, sink=self._sink)
+            ranked = rescore(apply_reflection(dream, reflection), feedback)
+            updated = self.store.update(dream.id, _with_score(ranked, priority=True))
+            if updated.score != dream.score or updated.priority != dream.priority:
+                self._sink(
+                    RankChanged(
+                        dream_id=dream.id,
+                        score=updated.score,
+                        previous_score=dream.score,
+                        priority=updated.priority.value,
+                    )
+                )
+            done.append(updated)
+        return done
 
     def _name_exists(self, name: str) -> bool:
         """Whether an identifier occurs anywhere in the indexed codebase (for grounding)."""
         if self._known_names is None:
             self._known_names = frozenset(self.index.name_counts())
         return name in self._known_names
-
-    def _select_chunk(self, earlier: list[Dream]) -> tuple[Chunk, str]:
-        index = self.index
-        if index.count() == 0:
-            raise UsageError(
-                f"nothing to dream about: the index of {self.codebase} holds no code "
-                f"(`codedreamer index {self.codebase}` lists what was skipped and why)"
-            )
-        sample = index.random_chunks(SAMPLE_SIZE, self._rng)
-        by_key = {chunk.id: chunk for chunk in sample}
-        candidates = [Candidate(c.id, c.path, c.start_line, c.end_line, c.content) for c in sample]
-        dreamed = {(d.source_path, d.line_start, d.line_end) for d in earlier}
-        choice = choose(candidates, dreamed, self._rng)
-        if choice is None:
-            # Only tiny chunks in the sample: any of them beats dreaming about nothing.
-            fallback = max(sample, key=lambda c: len(c.content))
-            return fallback, "only small chunks sampled"
-        return by_key[choice.key], choice.reason
 
     def _reject(self, reason: str, detail: str) -> CycleOutcome:
         self._sink(DreamRejected(reason=reason, detail=detail))

@@ -1,0 +1,164 @@
+"""Stage 2 Code: the coder model turns the insight into a change, checked against the file.
+
+The model is asked for a unified diff against the real file. What comes back is checked
+in memory, never in the user's checkout: a diff must apply to the file's current content
+(dream/patch.py) and the patched file must still parse (Python: `ast`); an answer that
+gives an "existing" and an "improved" fragment instead must quote code that is in the file
+and change it. Every check goes into `CodeDraft.checks` (stored in the dream); the first
+failed one is `CodeDraft.problem`, which the Critic sees and the refinement must fix.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from codedreamer.dream.context import CodeDraft, CycleContext
+from codedreamer.dream.parse import code_blocks, extract_diff
+from codedreamer.dream.patch import PatchError, apply_diff, fragment_location
+from codedreamer.dream.prompts import (
+    CODE_SYSTEM,
+    PRIORITY_CODE,
+    PRIORITY_TASK,
+    code_block,
+    code_task,
+)
+from codedreamer.dream.stages import StageResult, run_stage
+from codedreamer.dream.think import seed_of
+from codedreamer.models.budget import PromptSection, budget_prompt
+
+_LANGUAGE_ALIASES = {
+    "py": "python",
+    "python3": "python",
+    "js": "javascript",
+    "ts": "typescript",
+    "sh": "bash",
+    "shell": "bash",
+    "rs": "rust",
+    "golang": "go",
+    "c++": "cpp",
+    "cs": "c_sharp",
+    "csharp": "c_sharp",
+    "rb": "ruby",
+    "kt": "kotlin",
+}
+
+
+def same_language(info: str, language: str) -> bool:
+    """Whether a fence's info string names the chunk's language ("" is taken as yes)."""
+    if not info or not language:
+        return True
+    return _LANGUAGE_ALIASES.get(info, info) == _LANGUAGE_ALIASES.get(language, language)
+
+
+def parses(text: str, language: str) -> str:
+    """ "ok", "fails: ..." or "not checked" for languages without a parser here."""
+    if language != "python":
+        return "not checked"
+    try:
+        ast.parse(text)
+    except SyntaxError as exc:
+        return f"fails: line {exc.lineno}: {exc.msg}"
+    return "ok"
+
+
+def check_draft(answer: str, source: str | None, seed: str, language: str) -> CodeDraft:
+    """Everything Stage 2's answer can be checked for without running anything."""
+    draft = CodeDraft(language=language)
+    checks = draft.checks
+    diff = extract_diff(answer)
+    blocks = [b for b in code_blocks(answer) if b.body.strip() and b.body.strip("\n") != diff]
+    if diff:
+        draft.diff = diff
+        checks["format"] = "diff"
+        if source is None:
+            checks["diff_applies"] = "not checked: file unreadable"
+        else:
+            try:
+                patched = apply_diff(source, diff)
+            except PatchError as exc:
+                checks["diff_applies"] = f"fails: {exc}"
+                draft.problem = draft.problem or f"the diff does not apply: {exc}"
+            else:
+                checks["diff_applies"] = "ok"
+                checks["parses"] = parses(patched, language)
+                if checks["parses"].startswith("fails"):
+                    draft.problem = f"the patched file does not parse ({checks['parses'][7:]})"
+                draft.code = "\n".join(
+                    line[1:]
+                    for line in diff.split("\n")
+                    if line.startswith("+") and not line.startswith("+++")
+                )
+        return draft
+    if not blocks:
+        checks["format"] = "none"
+        draft.problem = "no code in the answer"
+        return draft
+    checks["format"] = "code"
+    improved = blocks[-1]
+    draft.code = improved.body.strip("\n")
+    if not same_language(improved.info, language):
+        checks["language"] = f"fails: {improved.info} code for {language}"
+        draft.problem = f"the code is {improved.info}, not {language}"
+    whole = source if source is not None else seed
+    if len(blocks) >= 2:
+        existing = blocks[0].body
+        where = fragment_location(whole, existing)
+        checks["existing_matches"] = f"ok: line {where}" if where else "fails"
+        if where is None:
+            draft.problem = draft.problem or "the 'existing' code is not in the file"
+    normalised = " ".join(draft.code.split())
+    if normalised and (
+        (normalised == " ".join(blocks[0].body.split()) and len(blocks) >= 2)
+        or fragment_location(whole, draft.code) is not None
+    ):
+        checks["improved_differs"] = "fails: already in the file"
+        draft.problem = draft.problem or "the 'improved' code is what the file already has"
+    else:
+        checks["improved_differs"] = "ok"
+    if not draft.problem:
+        checks["parses"] = parses(draft.code, language) if language == "python" else "not checked"
+        if checks["parses"].startswith("fails"):
+            # A fragment may be a method body that parses only in place: record, don't fail.
+            checks["parses"] = "fragment: " + checks["parses"]
+    return draft
+
+
+def generate(context: CycleContext, task: str, *, stage: str = "code") -> StageResult:
+    settings = context.settings
+    model = context.services.coder()
+    prompt = budget_prompt(
+        model,
+        CODE_SYSTEM,
+        [
+            PromptSection("task", task, PRIORITY_TASK, required=True),
+            PromptSection("code", code_block(seed_of(context)), PRIORITY_CODE, required=True),
+        ],
+        max_tokens=context.stage_tokens(settings.coder_max_tokens),
+    )
+    result = run_stage(
+        model,
+        prompt.messages,
+        stage="code",
+        max_tokens=prompt.max_tokens,
+        temperature=min(settings.dream_temperature, 0.4),
+        # Identifiers repeat in code: a repeat penalty meant for prose would garble them.
+        repeat_penalty=1.0,
+        sink=context.services.sink,
+        cancel=context.cancel,
+    )
+    context.stage_results.append(result)
+    return result
+
+
+def code_step(context: CycleContext) -> None:
+    assert context.chunk is not None
+    chunk = context.chunk
+    task = code_task(chunk.path, context.title, context.insight, context.plan)
+    result = generate(context, task)
+    if result.finish_reason == "cancelled":
+        context.reject("cancelled", "generation stopped before it finished")
+        return
+    source = context.services.read_source(chunk.path)
+    context.draft = check_draft(result.text, source, chunk.content, chunk.language)
+    if context.draft.checks.get("format") == "none":
+        context.reject("no_code", "the Code stage produced no code")

@@ -1,0 +1,160 @@
+"""Proactive context: what the model will need to judge the seed, fetched before it asks.
+
+For the selected chunk: the definitions its file imports and it uses (resolved through the
+index), its callers and its callees (index/symbols.py), and hybrid-search neighbours. Each
+piece is labelled with where it came from and given a priority; the prompt budgeter keeps
+the most important ones within the model's context (models/budget.py). EXTENDED_CONTEXT
+raises the character cap and adds an overview of the codebase's files and definitions.
+All look-ups are dictionary queries or one search: no scan of the index per cycle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from codedreamer.dream.context import CycleContext
+from codedreamer.dream.prompts import fence_for
+
+PRIORITY_CALLEES = 60
+PRIORITY_IMPORTS = 55
+PRIORITY_CALLERS = 50
+PRIORITY_NEIGHBOURS = 40
+PRIORITY_OVERVIEW = 30
+PER_KIND = 3
+SNIPPET_LINES = 24
+OVERVIEW_FILES = 30
+
+
+@dataclass(frozen=True)
+class Piece:
+    source: str
+    """Where it came from, shown to the model and the user: "callee: util.py::parse"."""
+    text: str
+    priority: int
+
+
+def snippet(content: str, max_lines: int = SNIPPET_LINES) -> str:
+    lines = content.split("\n")
+    if len(lines) <= max_lines:
+        return content
+    return "\n".join([*lines[:max_lines], f"... ({len(lines) - max_lines} more lines)"])
+
+
+def render(piece: Piece, language: str) -> str:
+    fence = fence_for(piece.text)
+    return f"Context ({piece.source}):\n{fence}{language}\n{piece.text}\n{fence}"
+
+
+def within_budget(pieces: Sequence[Piece], max_chars: int) -> list[Piece]:
+    """The highest-priority pieces whose text fits in `max_chars`, in priority order."""
+    kept: list[Piece] = []
+    used = 0
+    for piece in sorted(pieces, key=lambda p: -p.priority):
+        if used + len(piece.text) > max_chars:
+            continue
+        kept.append(piece)
+        used += len(piece.text)
+    return kept
+
+
+def _label(definition: Any) -> str:
+    name = definition.qualified_name or definition.name or "(top level)"
+    return f"{definition.path}::{name}"
+
+
+def collect(
+    chunk: Any,
+    symbols: Any | None,
+    text_of: Callable[[Any], str],
+    search: Callable[[str, int], Sequence[Any]] | None,
+) -> list[Piece]:
+    """Every candidate piece for `chunk`. `text_of` reads a definition's code."""
+    pieces: list[Piece] = []
+    seen = {(chunk.path, chunk.start_line)}
+
+    def add(kind: str, definition: Any, priority: int) -> None:
+        key = (definition.path, definition.start_line)
+        if key in seen:
+            return
+        seen.add(key)
+        text = text_of(definition)
+        if text:
+            pieces.append(Piece(f"{kind}: {_label(definition)}", snippet(text), priority))
+
+    if symbols is not None:
+        owner = symbols.owner(chunk.id) if hasattr(symbols, "owner") else None
+        target: Any = owner if owner is not None else (chunk.qualified_name or chunk.symbol)
+        if target:
+            for definition in list(symbols.callees(target))[:PER_KIND]:
+                add("callee", definition, PRIORITY_CALLEES)
+        for definition in list(symbols.imported_definitions(chunk.path, chunk.id))[:PER_KIND]:
+            add("import", definition, PRIORITY_IMPORTS)
+        if target:
+            for definition in list(symbols.callers(target))[:PER_KIND]:
+                add("caller", definition, PRIORITY_CALLERS)
+    if search is not None:
+        query = " ".join(filter(None, [chunk.qualified_name or chunk.symbol, chunk.path]))
+        for hit in search(query or chunk.content[:200], PER_KIND + 2):
+            other = hit.chunk
+            if (other.path, other.start_line) in seen or other.id == chunk.id:
+                continue
+            seen.add((other.path, other.start_line))
+            label = f"{other.path}::{other.qualified_name or other.symbol or 'lines'}"
+            pieces.append(
+                Piece(f"search neighbour: {label}", snippet(other.content), PRIORITY_NEIGHBOURS)
+            )
+            if sum(p.priority == PRIORITY_NEIGHBOURS for p in pieces) >= PER_KIND:
+                break
+    return pieces
+
+
+def overview(definitions: Sequence[Any], max_files: int = OVERVIEW_FILES) -> str:
+    """One line per file: its top-level definitions (EXTENDED_CONTEXT's codebase map)."""
+    by_path: dict[str, list[str]] = {}
+    for definition in definitions:
+        name = definition.qualified_name or definition.name
+        if name and "." not in name:
+            by_path.setdefault(definition.path, []).append(name)
+    lines = [
+        f"{path}: {', '.join(names[:8])}" + (" ..." if len(names) > 8 else "")
+        for path, names in sorted(by_path.items())[:max_files]
+    ]
+    return "\n".join(lines)
+
+
+def gather_step(context: CycleContext) -> None:
+    chunk = context.chunk
+    if chunk is None:
+        return
+    services = context.services
+    settings = context.settings
+    symbols = services.symbols()
+    index = services.index()
+
+    def text_of(definition: Any) -> str:
+        chunks = [
+            c
+            for c in index.chunks_for_path(definition.path)
+            if c.start_line <= definition.end_line and definition.start_line <= c.end_line
+        ]
+        return "\n".join(c.content for c in chunks[:2])
+
+    def search(query: str, k: int) -> Sequence[Any]:
+        return index.search(query, k)
+
+    pieces = collect(chunk, symbols, text_of, search)
+    if settings.extended_context and symbols is not None:
+        definitions = getattr(symbols, "all_definitions", None)
+        if definitions is not None:
+            pieces.append(Piece("codebase overview", overview(definitions), PRIORITY_OVERVIEW))
+    limit = (
+        settings.extended_context_limit
+        if settings.extended_context
+        else settings.prompt_context_limit
+    )
+    for piece in within_budget(pieces, limit):
+        context.context_sections.append(
+            (piece.source, render(piece, chunk.language), piece.priority)
+        )

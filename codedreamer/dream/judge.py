@@ -1,0 +1,49 @@
+"""The validation step: judge the Think answer (dream/validation) and keep its parts."""
+
+from __future__ import annotations
+
+from codedreamer.dream.context import CycleContext
+from codedreamer.dream.parse import extract_title, labelled_sections
+from codedreamer.dream.validation import EarlierDream, validate_insight
+from codedreamer.storage.dream import Dream
+
+
+def earlier_for_validation(dreams: list[Dream]) -> list[EarlierDream]:
+    return [
+        EarlierDream(
+            d.id,
+            d.insight,
+            title=d.title,
+            symbol=d.symbols[0] if d.symbols else "",
+            category=d.category,
+            status=d.status.value,
+        )
+        for d in dreams
+    ]
+
+
+def judge_step(context: CycleContext) -> None:
+    assert context.think is not None and context.chunk is not None and context.focus is not None
+    chunk = context.chunk
+    verdict = validate_insight(
+        context.think.text,
+        seed_code=chunk.content,
+        symbols=[chunk.symbol, chunk.qualified_name],
+        earlier=[*earlier_for_validation(context.earlier), *context.services.attempts()],
+        novelty_threshold=context.settings.novelty_threshold,
+        name_exists=context.services.name_exists,
+        language=chunk.language,
+        finish_reason=context.think.finish_reason,
+        category=context.focus.name,
+    )
+    context.checks = {**verdict.checks, "finish_reason": context.think.finish_reason}
+    context.novelty = verdict.novelty
+    if not verdict.accepted:
+        context.reject(verdict.reason, verdict.detail)
+        return
+    text = verdict.text or context.think.text
+    parts = labelled_sections(text, ("TITLE", "INSIGHT", "PLAN"))
+    context.insight = parts.get("INSIGHT") or text
+    context.plan = parts.get("PLAN", "")
+    fallback = f"{context.focus.name} in {chunk.path}"
+    context.title = verdict.title or extract_title(text, fallback)
