@@ -18,6 +18,10 @@ and rejections per reason. Every answer is written to the results file for a han
 
     python -m bench.bench_quality --cycles 20 --max-tokens 200 [--model PATH.gguf]
         [--threads 2] [--seed 1] [--out bench/quality/last_run.json]
+    python -m bench.bench_quality --rescore bench/quality/last_run.json
+
+--rescore re-validates and re-scores the answers of an earlier run with the current rules,
+without a model (the codebase is re-indexed for the names and paths that grounding needs).
 """
 
 from __future__ import annotations
@@ -107,6 +111,19 @@ class Recorder:
             cycle.engine_reason, cycle.engine_detail = event.reason, event.detail
 
 
+def load_defects() -> dict[str, Any]:
+    """defects.json, checked: every defect's file exists and holds its line range."""
+    defects: dict[str, Any] = json.loads(DEFECTS.read_text(encoding="utf-8"))
+    for defect in defects["defects"]:
+        source = CODEBASE / defect["path"]
+        lines = source.read_text(encoding="utf-8").count("\n") if source.is_file() else 0
+        if not 1 <= defect["start_line"] <= defect["end_line"] <= lines:
+            raise SystemExit(f"defects.json: {defect['id']} is not inside {defect['path']}")
+        if defect["kind"] not in defects["kinds"]:
+            raise SystemExit(f"defects.json: {defect['id']} has unknown kind {defect['kind']}")
+    return defects
+
+
 def make_repo(root: Path) -> Path:
     shutil.copytree(CODEBASE, root)
     git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@example.com"]
@@ -129,8 +146,7 @@ def hits(text: str, path: str, start: int, end: int, defects: dict[str, Any]) ->
     return found
 
 
-def run_cycles(args: argparse.Namespace, work: Path) -> list[Cycle]:
-    repo = make_repo(work / "shopkeeper")
+def settings_for(args: argparse.Namespace, work: Path) -> Any:
     environ = {
         "DREAMER_DREAMS_DIR": str(work / "dreams"),
         "DREAMER_DATA_DIR": str(work / "data"),
@@ -143,7 +159,36 @@ def run_cycles(args: argparse.Namespace, work: Path) -> list[Cycle]:
         environ["DREAMER_N_THREADS"] = str(args.threads)
     if args.temperature is not None:
         environ["DREAMER_DREAM_TEMPERATURE"] = str(args.temperature)
-    settings = load_settings(env_file=None, environ=environ).settings
+    return load_settings(env_file=None, environ=environ).settings
+
+
+@dataclass(frozen=True)
+class IndexFacts:
+    names: frozenset[str]
+    paths: frozenset[str]
+
+    def path_exists(self, name: str) -> bool:
+        return any(path == name or path.endswith("/" + name) for path in self.paths)
+
+
+def index_facts(engine: Engine) -> IndexFacts:
+    return IndexFacts(frozenset(engine.index.name_counts()), frozenset(engine.index.chunk_paths()))
+
+
+def facts_without_model(args: argparse.Namespace, work: Path) -> IndexFacts:
+    """Index a fresh copy of the codebase (no model needed) for its names and paths."""
+    repo = make_repo(work / "shopkeeper")
+    engine = Engine(settings_for(args, work), repo, lambda event: None)
+    try:
+        engine.ensure_index()
+        return index_facts(engine)
+    finally:
+        engine.close()
+
+
+def run_cycles(args: argparse.Namespace, work: Path) -> list[Cycle]:
+    repo = make_repo(work / "shopkeeper")
+    settings = settings_for(args, work)
     recorder = Recorder()
     engine = Engine(settings, repo, recorder, rng=random.Random(args.seed))
     cycles: list[Cycle] = []
@@ -172,14 +217,14 @@ def run_cycles(args: argparse.Namespace, work: Path) -> list[Cycle]:
                 file=sys.stderr,
                 flush=True,
             )
-        names = frozenset(engine.index.name_counts())
+        facts = index_facts(engine)
     finally:
         engine.close()
-    revalidate(cycles, names)
+    revalidate(cycles, facts)
     return cycles
 
 
-def revalidate(cycles: Sequence[Cycle], names: frozenset[str]) -> None:
+def revalidate(cycles: Sequence[Cycle], facts: IndexFacts) -> None:
     """Strict verdicts, and novelty of every answer against all earlier answers."""
     earlier: list[EarlierDream] = []
     embed = default_embed()
@@ -192,9 +237,12 @@ def revalidate(cycles: Sequence[Cycle], names: frozenset[str]) -> None:
             symbols=[cycle.symbol],
             earlier=earlier,
             novelty_threshold=0.4,
-            name_exists=names.__contains__,
+            name_exists=facts.names.__contains__,
             language=cycle.language,
             finish_reason=cycle.finish_reason or "stop",
+            seed_path=cycle.path,
+            seed_lines=(cycle.start_line, cycle.end_line),
+            path_exists=facts.path_exists,
         )
         cycle.strict_reason, cycle.strict_detail = verdict.reason, verdict.detail
         cycle.strict_title, cycle.strict_text = verdict.title, verdict.text
@@ -273,12 +321,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--temperature", type=float, default=None)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=str(HERE / "last_run.json"))
+    parser.add_argument("--rescore", help="results JSON of an earlier run to re-validate")
     args = parser.parse_args(argv)
-    defects = json.loads(DEFECTS.read_text(encoding="utf-8"))
+    defects = load_defects()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="codedreamer-quality-") as temp:
-        cycles = run_cycles(args, Path(temp))
-    seconds = time.perf_counter() - started
+        if args.rescore:
+            earlier = json.loads(Path(args.rescore).read_text(encoding="utf-8"))
+            fields = set(Cycle.__dataclass_fields__)
+            cycles = [
+                Cycle(**{k: v for k, v in c.items() if k in fields}) for c in earlier["cycles"]
+            ]
+            revalidate(cycles, facts_without_model(args, Path(temp)))
+            for key in ("cycles", "max_tokens", "model", "seed"):
+                setattr(args, key.replace("-", "_"), earlier["settings"][key])
+            seconds = float(earlier["settings"]["seconds"])
+        else:
+            cycles = run_cycles(args, Path(temp))
+            seconds = time.perf_counter() - started
     answers = [c for c in cycles[1:]]
     result = {
         "settings": {

@@ -173,6 +173,26 @@ def test_false_claims_are_rejected() -> None:
     assert verdict.reason == "false_claim" and "quantity <= 0" in verdict.detail
 
 
+def test_cited_files_and_lines_must_exist() -> None:
+    text = answer(
+        "Share the counting of add_item and remove_item",
+        "In `stock/inventory.py` lines 5-8, add_item updates self.items by hand, like "
+        "remove_item does in `ledger.py`.",
+    )
+    paths = {"stock/inventory.py", "stock/ledger.py"}
+
+    def path_exists(name: str) -> bool:
+        return any(p == name or p.endswith("/" + name) for p in paths)
+
+    where = {"seed_path": "stock/inventory.py", "seed_lines": (1, 15)}
+    assert judge(text, path_exists=path_exists, **where).accepted
+    verdict = judge(text, path_exists=lambda name: False, **where)
+    assert verdict.reason == "bad_citation" and "ledger.py" in verdict.detail
+    far = text.replace("lines 5-8", "lines 120-130")
+    verdict = judge(far, path_exists=path_exists, **where)
+    assert verdict.reason == "bad_citation" and "lines 120-130" in verdict.detail
+
+
 def test_invented_names_are_rejected_even_one_of_one() -> None:
     text = answer(
         "Route add_item through the stock helper",
@@ -208,7 +228,7 @@ def test_code_in_another_language_or_that_does_not_parse_is_rejected() -> None:
 
 
 def test_every_reason_is_listed() -> None:
-    assert len(set(REASONS)) == len(REASONS) == 16
+    assert len(set(REASONS)) == len(REASONS) == 17
 
 
 def test_rejection_counts_count_per_reason_and_round_trip() -> None:

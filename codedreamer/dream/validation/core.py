@@ -1,7 +1,7 @@
 """`validate_insight`: run every rule on a Think answer, first failure wins, with its reason.
 
 Order: timeout and stalled (the stage's limits stopped it), truncated, too_short,
-nothing_to_improve, template_echo, false_claim, ungrounded, missing_section,
+nothing_to_improve, template_echo, false_claim, bad_citation, ungrounded, missing_section,
 invented_name, wrong_language, unparseable_code, then duplicate, duplicate_topic,
 near_duplicate, not_novel. Cheap text rules come first, the comparison with every earlier
 dream last. The verdict carries the repaired text (torn fences fixed, placeholder lines
@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from codedreamer.dream.validation.answer import SECTION_LABELS, parse_answer, prose_of
+from codedreamer.dream.validation.citations import check_citations
 from codedreamer.dream.validation.claims import check_claims
 from codedreamer.dream.validation.code_blocks import block_problems
 from codedreamer.dream.validation.duplicates import EarlierDream, TopicKey, check_duplicates
@@ -46,6 +47,7 @@ REASONS = (
     "nothing_to_improve",
     "template_echo",
     "false_claim",
+    "bad_citation",
     "ungrounded",
     "missing_section",
     "invented_name",
@@ -92,6 +94,9 @@ def validate_insight(
     category: str = "",
     embed: Embed | None = None,
     required_sections: Sequence[str] = SECTION_LABELS,
+    seed_path: str = "",
+    seed_lines: tuple[int, int] | None = None,
+    path_exists: Callable[[str], bool] | None = None,
 ) -> Verdict:
     """Judge a Think answer against the seed code, the index and every earlier dream.
 
@@ -100,7 +105,9 @@ def validate_insight(
     blocks are checked against it; "" skips that check). `finish_reason` is the stage's
     (a cut-off answer is repaired or rejected). `category` with the seed's first symbol
     forms the topic key for duplicate_topic. `embed` turns texts into unit vectors for the
-    near-duplicate test; by default the index's lexical embedder.
+    near-duplicate test; by default the index's lexical embedder. `seed_path`,
+    `seed_lines` (first, last) and `path_exists` (an indexed path, or the last parts of one)
+    check the files and lines the answer cites.
     """
     checks: dict[str, str] = {}
 
@@ -139,6 +146,12 @@ def validate_insight(
     if claims.false:
         first = claims.false[0]
         return reject("false_claim", f"{first.why} ({first.claim[:80]})")
+    citations = check_citations(
+        prose, seed_path=seed_path, seed_lines=seed_lines, path_exists=path_exists
+    )
+    if not citations.ok:
+        cited = [*citations.bad_files, *citations.bad_lines]
+        return reject("bad_citation", "cites what does not exist: " + ", ".join(cited[:5]))
     grounding = ground(prose, seed_code, symbols, claimed_missing=claims.claimed_missing)
     if not grounding.grounded:
         return reject("ungrounded", "names nothing specific to the code it is about")
