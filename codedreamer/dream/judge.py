@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from codedreamer.dream.context import CycleContext
+from codedreamer.dream.drill import drill_chain
 from codedreamer.dream.parse import extract_title, labelled_sections
 from codedreamer.dream.validation import EarlierDream, validate_insight
 from codedreamer.storage.dream import Dream
 
 
-def earlier_for_validation(dreams: list[Dream]) -> list[EarlierDream]:
+def earlier_for_validation(dreams: list[Dream], parent: Dream | None = None) -> list[EarlierDream]:
+    """Every earlier dream for duplicate checks. A drill continuation is about the same
+    symbol and category as its ancestors by design, so they are compared by text only
+    (no topic key); a reworded copy of an ancestor is still a near duplicate."""
+    chain: set[str] = set()
+    if parent is not None:
+        by_id = {d.id: d for d in dreams}
+        chain = {d.id for d in drill_chain(parent, by_id)}
     return [
         EarlierDream(
             d.id,
             d.insight,
-            title=d.title,
-            symbol=d.symbols[0] if d.symbols else "",
+            title="" if d.id in chain else d.title,
+            symbol="" if d.id in chain else (d.symbols[0] if d.symbols else ""),
             category=d.category,
             status=d.status.value,
         )
@@ -29,7 +37,10 @@ def judge_step(context: CycleContext) -> None:
         context.think.text,
         seed_code=chunk.content,
         symbols=[chunk.symbol, chunk.qualified_name],
-        earlier=[*earlier_for_validation(context.earlier), *context.services.attempts()],
+        earlier=[
+            *earlier_for_validation(context.earlier, context.parent),
+            *context.services.attempts(),
+        ],
         novelty_threshold=context.settings.novelty_threshold,
         name_exists=context.services.name_exists,
         language=chunk.language,
