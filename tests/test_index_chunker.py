@@ -314,3 +314,249 @@ def test_identifier_splitting() -> None:
     assert split_identifier("http2_server") == ("http", "2", "server")
     assert identifier_terms("getURL") == ("get", "url", "geturl")
     assert query_terms("http response parseHTTPResponse") == "http response parse parsehttpresponse"
+
+
+# Definitions written as assignments and other idioms, per language:
+# file name -> (source, (kind, qualified name, symbol) chunks that must exist).
+IDIOMS: dict[str, tuple[str, set[tuple[str, str, str]]]] = {
+    "response.js": (
+        "'use strict';\n"
+        "var res = Object.create(http.ServerResponse.prototype);\n"
+        "module.exports = res;\n"
+        "\n"
+        "/**\n"
+        " * Set a cookie.\n"
+        " */\n"
+        "res.cookie = function cookie(name, value, options) {\n"
+        "  var opts = merge({}, options);\n"
+        "  this.append('Set-Cookie', serialize(name, String(value), opts));\n"
+        "  return this;\n"
+        "};\n"
+        "\n"
+        "res.send = function send(body) {\n"
+        "  return this.end(body);\n"
+        "};\n"
+        "\n"
+        "exports.parse = function (text) {\n"
+        "  return text.split(';');\n"
+        "};\n"
+        "\n"
+        "module.exports.render = (view, options) => {\n"
+        "  return view(options);\n"
+        "};\n"
+        "\n"
+        "Router.prototype.route = function route(path) {\n"
+        "  return new Route(path);\n"
+        "};\n"
+        "\n"
+        "$.fn.highlight = function () {\n"
+        "  return this;\n"
+        "};\n"
+        "\n"
+        "const handlers = {\n"
+        "  name: 'x',\n"
+        "  onClick(event) {\n"
+        "    return event;\n"
+        "  },\n"
+        "  onKey: function (event) {\n"
+        "    return event.key;\n"
+        "  },\n"
+        "};\n"
+        "\n"
+        "class Widget {\n"
+        "  size = 3;\n"
+        "  handleClick = (event) => {\n"
+        "    return event;\n"
+        "  };\n"
+        "  render() {\n"
+        "    return 1;\n"
+        "  }\n"
+        "}\n",
+        {
+            ("method", "res.cookie", "cookie"),
+            ("method", "res.send", "send"),
+            ("function", "exports.parse", "parse"),
+            ("function", "module.exports.render", "render"),
+            ("method", "Router.prototype.route", "route"),
+            ("method", "$.fn.highlight", "highlight"),
+            ("method", "handlers.onClick", "onClick"),
+            ("method", "handlers.onKey", "onKey"),
+            ("method", "Widget.handleClick", "handleClick"),
+            ("method", "Widget.render", "render"),
+        },
+    ),
+    "app.js": (
+        "exports = module.exports = createApplication;\n"
+        "\n"
+        "module.exports = function createServer(options) {\n"
+        "  return options;\n"
+        "};\n",
+        {("function", "createServer", "createServer")},
+    ),
+    "store.ts": (
+        "export class Store {\n"
+        "  private onChange = (state: State): void => {\n"
+        "    this.emit(state);\n"
+        "  };\n"
+        "}\n"
+        "\n"
+        "export const api = {\n"
+        "  get(url: string) {\n"
+        "    return fetch(url);\n"
+        "  },\n"
+        "};\n"
+        "\n"
+        "exports.load = function load(path: string) {\n"
+        "  return path;\n"
+        "};\n",
+        {
+            ("method", "Store.onChange", "onChange"),
+            ("method", "api.get", "get"),
+            ("function", "exports.load", "load"),
+        },
+    ),
+    "shapes.py": (
+        "square = lambda x: x * x\n"
+        "LIMIT = 3\n"
+        "\n"
+        "\n"
+        "class Shape:\n"
+        "    area = lambda self: 0\n"
+        "\n"
+        "    def grow(self):\n"
+        "        return square(LIMIT)\n",
+        {
+            ("function", "square", "square"),
+            ("method", "Shape.area", "area"),
+            ("method", "Shape.grow", "grow"),
+        },
+    ),
+    "stack.go": (
+        "package stack\n"
+        "\n"
+        "func (s *Stack[T]) Push(v T) {\n"
+        "\ts.items = append(s.items, v)\n"
+        "}\n"
+        "\n"
+        "func (Server) Run() {\n"
+        "}\n",
+        {("method", "Stack.Push", "Push"), ("method", "Server.Run", "Run")},
+    ),
+    "stack.rs": (
+        "impl<T: Clone> Stack<T> {\n"
+        "    fn push(&mut self, v: T) {\n"
+        "        self.items.push(v);\n"
+        "    }\n"
+        "}\n"
+        "\n"
+        "impl fmt::Display for Point {\n"
+        "    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {\n"
+        '        write!(f, "p")\n'
+        "    }\n"
+        "}\n",
+        {("method", "Stack.push", "push"), ("method", "Point.fmt", "fmt")},
+    ),
+    "builder.rb": (
+        "class Builder\n"
+        "  def self.build(x)\n"
+        "    new(x)\n"
+        "  end\n"
+        "\n"
+        "  class << self\n"
+        "    def make\n"
+        "      build(1)\n"
+        "    end\n"
+        "  end\n"
+        "end\n"
+        "\n"
+        "def Builder.other\n"
+        "  make\n"
+        "end\n",
+        {
+            ("method", "Builder.build", "build"),
+            ("method", "Builder.make", "make"),
+            ("method", "Builder.other", "other"),
+        },
+    ),
+    "ext.kt": (
+        "fun String.shout(): String {\n"
+        "    return uppercase()\n"
+        "}\n"
+        "\n"
+        "fun <T> List<T>.second(): T = this[1]\n",
+        {("method", "String.shout", "shout"), ("method", "List.second", "second")},
+    ),
+    "point.cpp": (
+        "void Point::move(int dx) {\n"
+        "  x += dx;\n"
+        "}\n"
+        "\n"
+        "template <typename T>\n"
+        "int Box<T>::size() {\n"
+        "  return 1;\n"
+        "}\n",
+        {("method", "Point.move", "move"), ("method", "Box.size", "size")},
+    ),
+    "handlers.php": (
+        "<?php\n"
+        "$handler = function ($request) {\n"
+        "    return $request;\n"
+        "};\n"
+        "$double = fn($x) => $x * 2;\n",
+        {("function", "handler", "handler"), ("function", "double", "double")},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IDIOMS))
+def test_definitions_in_common_idioms_get_their_own_named_chunks(name: str) -> None:
+    text, wanted = IDIOMS[name]
+    parsed = _chunk(name, text)
+    found = {(c.kind, c.qualified_name, c.symbol) for c in parsed.chunks}
+    assert wanted <= found, f"missing {wanted - found}"
+    defined = {(d.kind, d.qualified_name, d.name) for d in parsed.definitions}
+    assert wanted <= defined
+    assert not parsed.parse_errors
+    assert_partition(parsed, text)
+
+
+def test_member_assignment_chunk_holds_its_doc_comment_and_whole_body() -> None:
+    text, _ = IDIOMS["response.js"]
+    parsed = _chunk("response.js", text)
+    cookie = next(c for c in parsed.chunks if c.qualified_name == "res.cookie")
+    assert (cookie.start_line, cookie.end_line) == (5, 12)
+    assert cookie.content.startswith("/**") and cookie.content.endswith("};")
+    # Plain statements stay module code; no definition swallows them.
+    assert not any(c.qualified_name == "res" for c in parsed.chunks)
+    module = [c for c in parsed.chunks if c.kind == "module"]
+    assert any("Object.create" in c.content for c in module)
+    # Non-function members of an object literal are code, not definitions.
+    assert not any(c.qualified_name == "handlers.name" for c in parsed.chunks)
+    assert not any(c.qualified_name == "Widget.size" for c in parsed.chunks)
+
+
+def test_doc_block_one_blank_line_above_belongs_to_the_definition() -> None:
+    text = (
+        "// ---- helpers ----\n"
+        "\n"
+        "/**\n"
+        " * Send a response.\n"
+        " */\n"
+        "\n"
+        "res.send = function send(body) {\n"
+        "  return body;\n"
+        "};\n"
+        "\n"
+        "// A section note, not a doc block.\n"
+        "\n"
+        "function other() {\n"
+        "  return 2;\n"
+        "}\n"
+    )
+    parsed = _chunk("doc.js", text)
+    send = next(c for c in parsed.chunks if c.qualified_name == "res.send")
+    assert send.start_line == 3 and send.content.startswith("/**")
+    other = next(c for c in parsed.chunks if c.qualified_name == "other")
+    assert other.start_line == 13
+    assert any(c.kind == "module" and "helpers" in c.content for c in parsed.chunks)
+    assert_partition(parsed, text)

@@ -242,3 +242,53 @@ def test_pure_build_without_a_store() -> None:
     # VALUE is not a definition (no named chunk), so use() has no callees to resolve.
     assert symbols.callees("use") == []
     assert symbols.exists("VALUE")
+
+
+def test_member_assignment_definitions_are_symbols(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    files = {
+        "lib/response.js": (
+            "var res = module.exports = {};\n"
+            "\n"
+            "res.cookie = function cookie(name, value) {\n"
+            "  return this.set('Set-Cookie', name + '=' + value);\n"
+            "};\n"
+            "\n"
+            "res.clearCookie = function clearCookie(name) {\n"
+            "  return this.cookie(name, '');\n"
+            "};\n"
+            "\n"
+            "exports.unusedExport = function () {\n"
+            "  return 1;\n"
+            "};\n"
+        ),
+        "lib/app.js": (
+            "var res = require('./response');\n"
+            "\n"
+            "function logout(response) {\n"
+            "  return response.clearCookie('sid');\n"
+            "}\n"
+        ),
+    }
+    for rel, text in files.items():
+        _age(_write(root, rel, text))
+    settings = make_settings(tmp_path)
+    store = open_index(settings)
+    index_codebase(root, settings, store=store)
+    symbols = symbols_for(store)
+    (cookie,) = symbols.definitions("res.cookie")
+    assert symbols.definitions("cookie") == [cookie]
+    assert (cookie.kind, cookie.path, cookie.start_line, cookie.end_line) == (
+        "method",
+        "lib/response.js",
+        3,
+        5,
+    )
+    assert _names(symbols.callers(cookie)) == {("lib/response.js", "res.clearCookie")}
+    assert _names(symbols.callers("clearCookie")) == {("lib/app.js", "logout")}
+    assert _names(symbols.imported_definitions("lib/app.js")) == {
+        ("lib/response.js", "res.clearCookie")
+    }
+    unused = _names(symbols.unreferenced())
+    assert ("lib/response.js", "exports.unusedExport") in unused
+    assert ("lib/response.js", "res.cookie") not in unused

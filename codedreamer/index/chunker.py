@@ -52,6 +52,12 @@ _NAME_TYPES = frozenset(
 _DECLARATOR_FIELDS = ("declarator", "name")
 _WRAPPED_FIELDS = ("definition", "declaration")
 _CLOSER = re.compile(r"^[\s})\];,]*(end)?[\s})\];,]*$")
+# Statement shapes that assign a value (JS/TS/PHP `assignment_expression`, Python `assignment`).
+_ASSIGNMENTS = frozenset({"assignment_expression", "assignment"})
+# One part of an assignment target: JS allows `$` (jQuery's `$.fn.plugin = function`).
+_MEMBER_NAME = re.compile(r"[A-Za-z_$#][A-Za-z0-9_$]*")
+# Type arguments, which are not part of a type's name: `Stack<T>`, `Stack[T]`.
+_GENERIC_ARGS = re.compile(r"<[^<>]*(?:<[^<>]*>[^<>]*)*>|\[[^\[\]]*\]")
 
 
 class LineTooLong(Exception):
@@ -143,12 +149,23 @@ def _header_end(start: int, body: SyntaxNode) -> int:
     return max(start, min(body.start_point[0], first_member - 1))
 
 
-def _go_receiver(node: SyntaxNode, source: bytes) -> str:
+def _type_name(text: str) -> str:
+    """The bare name of a type as written: `*Stack[T]`, `Stack<T>`, `crate::net::Client`."""
+    words: list[str] = IDENTIFIER.findall(_GENERIC_ARGS.sub("", text))
+    return words[-1] if words else ""
+
+
+def _receiver(node: SyntaxNode, source: bytes) -> str:
+    """The type a Go method or a Kotlin extension function is declared on, if any."""
     receiver = node.child_by_field_name("receiver")
     if receiver is None:
         return ""
-    words: list[str] = IDENTIFIER.findall(_text(receiver, source))
-    return words[-1] if words else ""
+    # Go: `(s *Server)` -> the parameter's type; Kotlin: the receiver is the type itself.
+    for child in receiver.named_children:
+        typed = child.child_by_field_name("type")
+        if typed is not None:
+            return _type_name(_text(typed, source))
+    return _type_name(_text(receiver, source))
 
 
 class _Walker:
@@ -188,6 +205,11 @@ class _Walker:
                 name = self._declared_name(target)
                 kind = "method" if in_class else "function"
                 self._add_def(start, node, target, kind, name, scope)
+            elif (assigned := self._assigned_function(target)) is not None:
+                parts, kind = assigned
+                self._add_def(start, node, target, "method" if in_class else kind, parts, scope)
+            elif depth < MAX_SCOPE_DEPTH and (literal := self._object_scope(target)) is not None:
+                self._object(node, literal, start, scope, owner, depth)
             elif target.type in spec.scopes and depth < MAX_SCOPE_DEPTH:
                 self._scope(node, target, start, scope, owner, in_class, depth)
             else:
@@ -222,13 +244,19 @@ class _Walker:
     def _leading_row(
         self, comments: list[SyntaxNode], node: SyntaxNode, owner: tuple[str, str, str]
     ) -> int | None:
-        """The first row of the comments directly above `node` (no blank line between)."""
+        """The first row of the comments directly above `node` (no blank line between).
+
+        A doc block (`/** ... */`, as JSDoc, Javadoc and PHPDoc write them) right above may
+        be followed by one blank line: Express and many other codebases write them so.
+        """
         if not comments:
             return None
         row = node.start_point[0]
         first: int | None = None
         for comment in reversed(comments):
-            if _rows(comment)[1] + 1 < row:
+            gap = row - (_rows(comment)[1] + 1)
+            doc_block = first is None and self.source.startswith(b"/**", comment.start_byte)
+            if gap > (1 if doc_block else 0):
                 break
             row = comment.start_point[0]
             first = row
@@ -266,16 +294,112 @@ class _Walker:
         node: SyntaxNode,
         target: SyntaxNode,
         kind: str,
-        name: str,
+        name: str | tuple[str, ...],
         scope: tuple[str, ...],
     ) -> None:
-        qualified = ".".join((*scope, name)) if name else ".".join(scope)
+        """A definition chunk; a tuple name (`res`, `cookie`) is qualified by all its parts."""
+        parts = name if isinstance(name, tuple) else ((name,) if name else ())
+        name = parts[-1] if parts else ""
+        qualified = ".".join((*scope, *parts))
         end = _rows(node)[1]
         self.items.append(_Item(start, end, target, True, kind, name, qualified))
         if name:
             self.definitions.append(
                 Definition(name, kind, qualified, target.start_point[0] + 1, end + 1)
             )
+
+    def _assignment(self, node: SyntaxNode) -> tuple[SyntaxNode, SyntaxNode] | None:
+        """(target, value) of a statement that assigns one value to one name, if it is one."""
+        if node.type not in self.spec.assignments:
+            return None
+        if node.type == "expression_statement":
+            inner = node.named_children[0] if node.named_children else None
+            if inner is None or inner.type not in _ASSIGNMENTS:
+                return None
+            left, right = inner.child_by_field_name("left"), inner.child_by_field_name("right")
+            # `exports = module.exports = function ...`: the value is at the end of the chain.
+            while right is not None and right.type in _ASSIGNMENTS:
+                right = right.child_by_field_name("right")
+        elif node.type == "pair":
+            left, right = node.child_by_field_name("key"), node.child_by_field_name("value")
+        else:  # class fields: `handle = () => {...}`
+            left = node.child_by_field_name("property") or node.child_by_field_name("name")
+            right = node.child_by_field_name("value")
+        if left is None or right is None:
+            return None
+        return left, right
+
+    def _target_parts(self, left: SyntaxNode) -> tuple[str, ...] | None:
+        """`res.cookie` -> (res, cookie); None for targets that are not plain names."""
+        text = _text(left, self.source)
+        if left.type == "variable_name":  # PHP: $handler
+            text = text.lstrip("$")
+        elif left.type == "string":  # an object key written as a string
+            text = text.strip("'\"`")
+        parts = tuple(re.sub(r"\s+", "", text).split("."))
+        if not all(_MEMBER_NAME.fullmatch(part) for part in parts):
+            return None
+        return parts
+
+    def _assigned_function(self, node: SyntaxNode) -> tuple[tuple[str, ...], str] | None:
+        """Name parts and kind of a function defined by assignment, e.g. `res.cookie = function`.
+
+        Member assignments are methods of the object they extend (`res.cookie`,
+        `Foo.prototype.bar`); plain names and CommonJS exports are functions. An anonymous
+        function assigned to `module.exports` is named `exports`; a named one by its name.
+        """
+        found = self._assignment(node)
+        if found is None:
+            return None
+        left, right = found
+        if right.type not in self.spec.function_values:
+            return None
+        parts = self._target_parts(left)
+        if parts is None:
+            return None
+        if parts in {("module", "exports"), ("exports",)}:
+            own = right.child_by_field_name("name")
+            if own is not None:
+                return (_text(own, self.source),), "function"
+        if len(parts) > 1 and parts[0] not in {"module", "exports"}:
+            return parts, "method"
+        return parts, "function"
+
+    def _object_scope(self, node: SyntaxNode) -> tuple[tuple[str, ...], SyntaxNode] | None:
+        """An object literal holding functions, bound to a name: `const api = { get() {} }`."""
+        if not self.spec.object_types:
+            return None
+        if node.type in self.spec.variable_functions:
+            declarators = [c for c in node.named_children if c.type == "variable_declarator"]
+            if len(declarators) != 1:
+                return None
+            left = declarators[0].child_by_field_name("name")
+            value = declarators[0].child_by_field_name("value")
+        else:
+            found = self._assignment(node)
+            if found is None:
+                return None
+            left, value = found
+        if left is None or value is None or value.type not in self.spec.object_types:
+            return None
+        parts = self._target_parts(left)
+        if parts is None or not any(self._is_definition(m) for m in value.named_children):
+            return None
+        return parts, value
+
+    def _object(
+        self,
+        node: SyntaxNode,
+        literal: tuple[tuple[str, ...], SyntaxNode],
+        start: int,
+        scope: tuple[str, ...],
+        owner: tuple[str, str, str],
+        depth: int,
+    ) -> None:
+        """Like a namespace: the opening line is code, each function member its own chunk."""
+        parts, body = literal
+        self._code(start, _header_end(start, body), node, owner)
+        self.walk(list(body.children), (*scope, *parts), owner, True, depth + 1)
 
     def _definition(
         self,
@@ -291,10 +415,23 @@ class _Walker:
         if kind == "function" and in_class:
             kind = "method"
         name = _name_of(target, self.source)
-        if target.type == "method_declaration" and spec.name == "go":
-            receiver = _go_receiver(target, self.source)
-            if receiver:
-                scope = (*scope, receiver)
+        if "::" in name:
+            # C++ `void Foo::bar() {...}` outside its class: the method `Foo.bar`.
+            outer, _, name = name.rpartition("::")
+            scope = (*scope, *(_type_name(part) for part in outer.split("::")))
+            kind = "method"
+        receiver = ""
+        if spec.name == "go" or (spec.name == "kotlin" and not in_class):
+            # Go methods and Kotlin extension functions are qualified by their receiver type.
+            receiver = _receiver(target, self.source)
+        elif target.type == "singleton_method" and not in_class:
+            # Ruby `def Foo.build` outside `class Foo`.
+            owner_node = target.child_by_field_name("object")
+            if owner_node is not None and owner_node.type == "constant":
+                receiver = _text(owner_node, self.source)
+        if receiver:
+            scope = (*scope, receiver)
+            kind = "method"
         body = self._body(target) if target.type in spec.containers else None
         members = list(body.children) if body is not None else []
         if (
@@ -324,7 +461,9 @@ class _Walker:
             return True
         if target.type in spec.bodies:
             return any(self._is_definition(child) for child in target.children)
-        return target.type in spec.variable_functions and self._function_value(target)
+        if target.type in spec.variable_functions and self._function_value(target):
+            return True
+        return self._assigned_function(target) is not None
 
     def _body(self, node: SyntaxNode) -> SyntaxNode | None:
         spec = self.spec
@@ -347,6 +486,8 @@ class _Walker:
         depth: int,
     ) -> None:
         name = _name_of(target, self.source) if not target.type.startswith("preproc") else ""
+        if target.type == "impl_item":
+            name = _type_name(name)  # `impl<T> Stack<T>` -> Stack
         body = self._body(target)
         if body is not None:
             header_end = _header_end(start, body)

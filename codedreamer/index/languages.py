@@ -34,6 +34,12 @@ class LanguageSpec:
     variable_functions: frozenset[str] = frozenset()
     """Declarations that define a function by assigning one (`const f = () => ...`)."""
     function_values: frozenset[str] = frozenset()
+    """Value node types that are functions (arrow functions, lambdas, closures)."""
+    assignments: frozenset[str] = frozenset()
+    """Statements that may define a function by assigning one to a name or member
+    (`res.cookie = function cookie() {...}`, `square = lambda x: x * x`, class fields)."""
+    object_types: frozenset[str] = frozenset()
+    """Literal types whose function members become methods (`const api = { get() {} }`)."""
     imports_query: str = ""
     import_words: tuple[str, ...] = ()
     """Words on every line that holds an import; the query runs only on those lines."""
@@ -94,6 +100,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         containers=frozenset({"class_definition"}),
         wrappers=frozenset({"decorated_definition"}),
         bodies=frozenset({"block"}),
+        function_values=frozenset({"lambda"}),
+        assignments=frozenset({"expression_statement"}),
         imports_query="(import_statement) @import (import_from_statement) @import",
         import_words=("import",),
         keywords=_kw(
@@ -114,6 +122,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         function_values=frozenset(
             {"arrow_function", "function", "function_expression", "generator_function"}
         ),
+        assignments=frozenset({"expression_statement", "pair", "field_definition"}),
+        object_types=frozenset({"object"}),
         imports_query=_JS_IMPORTS,
         import_words=("import", "require", "export"),
         keywords=_JS_KEYWORDS,
@@ -128,7 +138,11 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         wrappers=frozenset({"export_statement", "ambient_declaration"}),
         bodies=frozenset({"class_body", "statement_block"}),
         variable_functions=frozenset({"lexical_declaration", "variable_declaration"}),
-        function_values=frozenset({"arrow_function", "function", "function_expression"}),
+        function_values=frozenset(
+            {"arrow_function", "function", "function_expression", "generator_function"}
+        ),
+        assignments=frozenset({"expression_statement", "pair", "public_field_definition"}),
+        object_types=frozenset({"object"}),
         imports_query=_JS_IMPORTS,
         import_words=("import", "require", "export"),
         keywords=_JS_KEYWORDS | _TS_EXTRA,
@@ -143,7 +157,11 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         wrappers=frozenset({"export_statement", "ambient_declaration"}),
         bodies=frozenset({"class_body", "statement_block"}),
         variable_functions=frozenset({"lexical_declaration", "variable_declaration"}),
-        function_values=frozenset({"arrow_function", "function", "function_expression"}),
+        function_values=frozenset(
+            {"arrow_function", "function", "function_expression", "generator_function"}
+        ),
+        assignments=frozenset({"expression_statement", "pair", "public_field_definition"}),
+        object_types=frozenset({"object"}),
         imports_query=_JS_IMPORTS,
         import_words=("import", "require", "export"),
         keywords=_JS_KEYWORDS | _TS_EXTRA,
@@ -320,6 +338,7 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
             "module": "module",
         },
         containers=frozenset({"class", "module"}),
+        scopes=frozenset({"singleton_class"}),
         bodies=frozenset({"body_statement"}),
         imports_query=(
             "(call method: (identifier) @_fn arguments: (argument_list (string) @import))"
@@ -349,6 +368,8 @@ LANGUAGES: tuple[LanguageSpec, ...] = (
         ),
         scopes=frozenset({"namespace_definition"}),
         bodies=frozenset({"declaration_list", "compound_statement", "enum_declaration_list"}),
+        function_values=frozenset({"anonymous_function_creation_expression", "arrow_function"}),
+        assignments=frozenset({"expression_statement"}),
         imports_query="""
 (require_once_expression (_) @import) (require_expression (_) @import)
 (include_expression (_) @import) (include_once_expression (_) @import)
