@@ -187,6 +187,11 @@ def test_absence_claims_are_checked_against_seed_and_index() -> None:
     # A call missing from this code is about this code: false only if the seed makes it.
     assert check_claims("A call to `log_discount` is missing.", SEED, exists).false
     assert not check_claims("A call to `restock` is missing.", SEED, exists).false
+    # What this code lacks may well exist elsewhere in the codebase.
+    everywhere = index("timeout", "log_discount").__contains__
+    assert not check_claims("There is no `timeout` on the call.", SEED, everywhere).false
+    assert not check_claims("`timeout` is missing in apply_discount.", SEED, everywhere).false
+    assert check_claims("There is no `log_discount` call.", SEED, everywhere).false
     # "there is no check" names no code and is not checked.
     assert not check_claims("There is no check on the rate.", SEED, exists).false
 

@@ -28,19 +28,30 @@ from codedreamer.dream.validation.vocabulary import (
     strip_comments_and_strings,
 )
 
-_NAME = r"`?([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)(?:\(\))?`?"
+_NAME = r"`?([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)(?![\w$])(?:\(\))?`?"
 _BE = r"(?:is|are|was|were|seems to be|appears to be)"
-_NOT_DEFINED = re.compile(
-    rf"{_NAME}\s+(?:{_BE}\s+(?:not\s+defined|undefined|never\s+defined|not\s+implemented"
-    rf"|nowhere\s+to\s+be\s+found)|(?:does\s+not|doesn't|do\s+not|don't)\s+exist)"
-    rf"|(?:there\s+is|there's)\s+no\s+(?:such\s+)?(?:function|method|class|variable)?\s*{_NAME}",
-    re.IGNORECASE,
+_KIND = r"(?:function|method|class|helper|variable|constant|attribute|field)"
+# Claims that a definition does not exist: false if the seed or the index has the name.
+_NOT_DEFINED = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        rf"{_NAME}\s+{_BE}\s+(?:not\s+defined|undefined|never\s+defined|not\s+implemented"
+        r"|nowhere\s+to\s+be\s+found)",
+        rf"{_NAME}\s+(?:does\s+not|doesn't|do\s+not|don't)\s+exist",
+        rf"(?:there\s+is|there's)\s+no\s+(?:such\s+)?{_KIND}\s+(?:called\s+|named\s+)?{_NAME}",
+        rf"(?:there\s+is|there's)\s+no\s+{_NAME}\s+{_KIND}",
+        rf"\bmissing\s+(?:a\s+|an\s+|the\s+)?{_NAME}\s+{_KIND}",
+    )
 )
-_MISSING = re.compile(
-    rf"(?:(call|calls|use|usage|invocation|check)\s+(?:to|of|for)\s+(?:the\s+)?)?{_NAME}"
-    rf"\s+{_BE}\s+missing|\bmissing\s+(?:a\s+|an\s+|the\s+)?{_NAME}"
-    rf"(?:\s+(?:function|method|class|helper|variable))",
-    re.IGNORECASE,
+# Claims that this code lacks something ("`timeout` is missing", "there is no `lock`"):
+# false only if the seed has it; the index may well have it elsewhere.
+_ABSENT_HERE = tuple(
+    re.compile(pattern, re.IGNORECASE)
+    for pattern in (
+        rf"(?:(?:call|use|usage|invocation|check)\s+(?:to|of|for)\s+(?:the\s+)?)?{_NAME}"
+        rf"\s+{_BE}\s+missing",
+        rf"(?:there\s+is|there's)\s+no\s+(?!such\b){_NAME}(?!`?\s+{_KIND})",
+    )
 )
 _COMPARISON = r"[\w$.\[\]'\"]+\s*(?:<=|>=|==|!=|<|>|===|!==)\s*[\w$.\-'\"]+"
 _NO_CHECK = re.compile(
@@ -149,33 +160,28 @@ def check_claims(
             return "it exists in the codebase"
         return ""
 
-    for match in _NOT_DEFINED.finditer(prose):
-        raw = match.group(0)
-        dotted = match.group(1) or match.group(2) or ""
-        name = dotted.split(".")[-1]
-        if not name or not _written_as_code(raw, dotted):
-            continue
-        missing.add(name)
-        where = defined_anywhere(name)
-        if where:
-            false.append(FalseClaim(raw.strip(), f"says `{name}` does not exist, but {where}"))
-
-    for match in _MISSING.finditer(prose):
-        raw = match.group(0)
-        usage = match.group(1)
-        dotted = match.group(2) or match.group(3) or ""
-        name = dotted.split(".")[-1]
-        if not name or not _written_as_code(raw, dotted):
-            continue
-        missing.add(name)
-        if usage:
-            if name in seed_names:
-                why = f"says `{name}` is not used here, but the code uses it"
+    for pattern in _NOT_DEFINED:
+        for match in pattern.finditer(prose):
+            raw, dotted = match.group(0), match.group(1)
+            name = dotted.split(".")[-1]
+            if not _written_as_code(raw, dotted):
+                continue
+            missing.add(name)
+            where = defined_anywhere(name)
+            if where:
+                why = f"says `{name}` does not exist, but {where}"
                 false.append(FalseClaim(raw.strip(), why))
-            continue
-        where = defined_anywhere(name)
-        if where:
-            false.append(FalseClaim(raw.strip(), f"says `{name}` is missing, but {where}"))
+
+    for pattern in _ABSENT_HERE:
+        for match in pattern.finditer(prose):
+            raw, dotted = match.group(0), match.group(1)
+            name = dotted.split(".")[-1]
+            if not _written_as_code(raw, dotted):
+                continue
+            missing.add(name)
+            if name in seed_names:
+                why = f"says `{name}` is missing here, but the code has it"
+                false.append(FalseClaim(raw.strip(), why))
 
     for match in _NO_CHECK.finditer(prose):
         expr = match.group("expr") or match.group("bare")
