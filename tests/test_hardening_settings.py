@@ -179,3 +179,63 @@ def test_entry_point_refuses_extreme_settings_in_one_line(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {key}: "), result.stderr
     assert not (tmp_path / ".codedreamer").exists()  # refused before any work
+
+
+# ---------------------------------------------------------------- every setting, any value
+
+EXTREME_TEXT = [
+    *NON_FINITE,
+    *NOT_NUMBERS,
+    "0",
+    "-1",
+    "1e12",
+    "9" * 400,
+    "",
+    " ",
+    "true",
+    "x" * 5000,
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(sorted(Settings.model_fields)),
+    text=st.one_of(st.sampled_from(EXTREME_TEXT), st.text(max_size=40)),
+)
+def test_every_setting_either_loads_or_is_one_line_naming_the_key(name: str, text: str) -> None:
+    if "\0" in text:
+        text = text.replace("\0", "")  # the environment cannot hold a NUL byte
+    try:
+        value = getattr(_load(name, text), name)
+    except ConfigError as exc:
+        message = str(exc)
+        assert message.startswith(env_key(name) + ": ") and "\n" not in message, message
+        assert len(message) < 300
+        return
+    if name in BOUNDS and value is not None:
+        low, high, _ = BOUNDS[name]
+        assert math.isfinite(value) and low <= value <= high
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    name=st.sampled_from(sorted(BOUNDS)),
+    text=st.sampled_from(["inf", "nan", "-1", "1e12", "abc", "99999999999999999999"]),
+)
+def test_the_real_entry_point_agrees(name: str, text: str) -> None:
+    import tempfile
+
+    low, high, _ = BOUNDS[name]
+    with tempfile.TemporaryDirectory() as cwd:
+        result = run_codedreamer("config", "--json", env={env_key(name): text}, cwd=Path(cwd))
+    try:
+        integer_ok = not BOUNDS[name][2] or re.fullmatch(r"-?\d+", text) is not None
+        inside = low <= float(text) <= high and integer_ok
+    except ValueError:
+        inside = False
+    if inside:
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {env_key(name)}: "), result.stderr
