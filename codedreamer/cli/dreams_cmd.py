@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from codedreamer.cli.common import print_json, settings_from, stderr_console, stdout_console
+from codedreamer.cli.verify_cmd import register_dreams_commands
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -44,6 +45,7 @@ def register(app: typer.Typer) -> None:
     group.command("show")(show_dream)
     group.command("mark")(mark_dream)
     group.command("actionable")(actionable_dreams)
+    register_dreams_commands(group)
 
 
 def dreams_group(app: typer.Typer) -> typer.Typer:
