@@ -59,3 +59,7 @@ class EngineBusyError(CodeDreamerError):
     """Another process already runs the engine on this DATA_DIR."""
 
     exit_code = 1
+
+
+class GraphConflictError(GraphError):
+    """Another process saved the graph since this one loaded it; reload before saving."""

@@ -28,7 +28,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from codedreamer.errors import GraphError
+from codedreamer.errors import GraphConflictError, GraphError
 from codedreamer.memory import momentum as mm
 from codedreamer.memory.graph import (
     EDGE_KIND_COUNT,
@@ -169,7 +169,7 @@ def save_graph(graph: KnowledgeGraph, directory: Path, *, overwrite_changes: boo
         with _locked(directory):
             on_disk = _token_on_disk(nodes_path)
             if not overwrite_changes and on_disk is not None and on_disk != graph.snapshot_token:
-                raise GraphError(
+                raise GraphConflictError(
                     f"{nodes_path}: the graph changed on disk since it was loaded "
                     "(another CodeDreamer process saved it); reload before saving"
                 )
