@@ -16,10 +16,14 @@ from pathlib import Path
 import pytest
 
 from codedreamer.config.settings import Settings, load_settings
-from codedreamer.errors import ModelLoadError
+from codedreamer.errors import ConfigError, ModelLoadError
 from codedreamer.models import preflight
 from codedreamer.models.bundled import bundled_model_path
-from codedreamer.models.preflight import check_model_files, configured_model_files
+from codedreamer.models.preflight import (
+    check_max_tokens,
+    check_model_files,
+    configured_model_files,
+)
 
 
 def settings_with(**env: str) -> Settings:
@@ -121,3 +125,56 @@ def test_preflight_loads_no_weights_and_imports_no_llama(tmp_path: Path) -> None
     report = json.loads(result.stdout)
     assert report["llama"] is False
     assert report["seconds"] < 1.0  # measured 0.07-0.12 s on a shared 2-core machine
+
+
+# ---------------------------------------------------------------- max tokens against n_ctx
+
+TRAINED = 8192  # SmolLM2-135M's trained context, from its GGUF header
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"n_ctx": "2048"}, "DREAMER_REASONING_MAX_TOKENS"),  # default 4000 > 2048
+        ({"n_ctx": "2048", "reasoning_max_tokens": "1000"}, "DREAMER_CODER_MAX_TOKENS"),
+        ({"n_ctx": "65536", "reasoning_max_tokens": "9000"}, "DREAMER_REASONING_MAX_TOKENS"),
+        ({"reasoning_max_tokens": "8192"}, "DREAMER_REASONING_MAX_TOKENS"),
+    ],
+)
+def test_max_tokens_the_context_cannot_hold_is_refused_naming_the_setting(
+    env: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        check_max_tokens(settings_with(**env))
+    message = str(info.value)
+    assert message.startswith(f"{named}: ") and "DREAMER_N_CTX" in message
+    assert "\n" not in message and info.value.exit_code == 2
+    if env.get("n_ctx") == "65536":
+        assert f"trained for {TRAINED}" in message  # the cap the runtime applies
+
+
+def test_max_tokens_that_fit_pass_and_a_caller_cap_replaces_the_settings() -> None:
+    check_max_tokens(settings_with())  # 4000 and 3000 in 8192
+    small = settings_with(n_ctx="2048")
+    check_max_tokens(small, max_tokens=48)  # what `dream --max-tokens 48` runs with
+    with pytest.raises(ConfigError, match=r"^--max-tokens: 2048 is not below"):
+        check_max_tokens(small, max_tokens=2048)
+
+
+def test_a_separate_coder_model_is_held_to_the_coder_setting_only(tmp_path: Path) -> None:
+    model = str(bundled_model_path())
+    settings = settings_with(
+        n_ctx="2048", reasoning_max_tokens="1000", coder_max_tokens="3000",
+        coder_model_path=model,
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match=r"^DREAMER_CODER_MAX_TOKENS: 3000"):
+        check_max_tokens(settings)
+    files = configured_model_files(settings)
+    assert [f.max_tokens_settings for f in files] == [
+        ("DREAMER_REASONING_MAX_TOKENS",),
+        ("DREAMER_CODER_MAX_TOKENS",),
+    ]
+
+
+def test_check_model_files_does_not_judge_max_tokens() -> None:
+    check_model_files(settings_with(n_ctx="2048"))  # only the files: the caller may cap tokens
