@@ -7,8 +7,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from codedreamer.cli.common import print_json, settings_from, stderr_console, stdout_console
+from codedreamer.cli.common import (
+    print_json,
+    require_data,
+    settings_from,
+    stderr_console,
+    stdout_console,
+)
 from codedreamer.errors import UsageError
+from codedreamer.safe_text import safe_line
 
 if TYPE_CHECKING:
     from codedreamer.index.indexer import IndexReport
@@ -24,28 +31,44 @@ def index_command(
     path: str | None = typer.Argument(
         None, help="Codebase to index (default: DREAMER_CODEBASE_PATH or the current directory)."
     ),
-    clear: bool = typer.Option(False, "--clear", help="Wipe the index first and rebuild it."),
+    clear: bool = typer.Option(
+        False, "--clear", help="Wipe the index first and rebuild it (recovers a damaged index)."
+    ),
+    include_tests: bool = typer.Option(
+        False,
+        "--include-tests",
+        help="Index test files too for this run (default: the INCLUDE_TESTS setting).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON for scripts."),
 ) -> None:
-    """Index a codebase incrementally: only new or changed files are parsed and embedded."""
+    """Index a codebase incrementally: only new or changed files are parsed and embedded.
+
+    The ANN vector index is not built here: search works without it (exact scan), and the
+    live watcher builds it when idle, so the command returns as soon as the chunks are in.
+    """
     settings = settings_from(ctx).settings
     codebase = Path(path) if path else settings.codebase_path or Path(".")
     if not codebase.exists():
-        raise UsageError(f"{codebase}: no such directory")
+        raise UsageError(f"{safe_line(str(codebase))}: no such directory")
     if not codebase.is_dir():
-        raise UsageError(f"{codebase}: not a directory")
+        raise UsageError(f"{safe_line(str(codebase))}: not a directory")
 
     from codedreamer.index.indexer import index_codebase
 
+    tests = True if include_tests else None
     if as_json:
-        report = index_codebase(codebase, settings, clear=clear)
+        report = index_codebase(
+            codebase, settings, clear=clear, build_ann=False, include_tests=tests
+        )
         print_json(report.to_json())
         return
-    report = _index_with_progress(codebase, settings, clear)
+    report = _index_with_progress(codebase, settings, clear, tests)
     _print_report(report)
 
 
-def _index_with_progress(codebase: Path, settings: object, clear: bool) -> IndexReport:
+def _index_with_progress(
+    codebase: Path, settings: object, clear: bool, include_tests: bool | None
+) -> IndexReport:
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -77,10 +100,17 @@ def _index_with_progress(codebase: Path, settings: object, clear: bool) -> Index
                 total=max(event.files_total, 1),
                 completed=event.files_done,
                 rate=rate,
-                path=event.path[-60:],
+                path=safe_line(event.path)[-60:],
             )
 
-        return index_codebase(codebase, settings, progress=on_progress, clear=clear)
+        return index_codebase(
+            codebase,
+            settings,
+            progress=on_progress,
+            clear=clear,
+            build_ann=False,
+            include_tests=include_tests,
+        )
 
 
 def _print_report(report: IndexReport) -> None:
@@ -103,7 +133,7 @@ def _print_report(report: IndexReport) -> None:
         ("seconds", f"{report.seconds:.2f}"),
     ]
     for label, value in rows:
-        table.add_row(label, Text(str(value)))
+        table.add_row(label, Text(safe_line(str(value))))
     console = stdout_console()
     console.print(table)
     if report.skipped:
@@ -126,8 +156,8 @@ def search_command(
     if mode not in {"hybrid", "vector", "text"}:
         raise UsageError(f"--mode: must be hybrid, vector or text (got {mode!r})")
     settings = settings_from(ctx).settings
-    if not settings.index_dir.is_dir():
-        raise UsageError(f"{settings.index_dir}: no index yet; run `codedreamer index` first")
+    # The same answer as every command that reads DATA_DIR: missing is one line, exit 2.
+    require_data(settings.index_dir, what="code index", hint="run `codedreamer index` first")
 
     from codedreamer.index.indexer import open_index
 
@@ -163,10 +193,11 @@ def search_command(
     table.add_column("Name", overflow="fold")
     for hit in hits:
         chunk = hit.chunk
+        # Paths and names are untrusted text: control characters made visible, no markup.
         table.add_row(
             f"{hit.score:.3f}",
-            Text(f"{chunk.path}:{chunk.start_line}-{chunk.end_line}"),
+            Text(f"{safe_line(chunk.path)}:{chunk.start_line}-{chunk.end_line}"),
             Text(chunk.kind),
-            Text(chunk.qualified_name),
+            Text(safe_line(chunk.qualified_name)),
         )
     stdout_console().print(table)

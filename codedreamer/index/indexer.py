@@ -30,7 +30,7 @@ from codedreamer.index.chunker import LineTooLong, chunk_code, chunk_text
 from codedreamer.index.embedder import Embedder, LexicalEmbedder, build_embedder
 from codedreamer.index.languages import spec_named
 from codedreamer.index.parser import ParseTimeout
-from codedreamer.index.store import FileRecord, FileWrite, IndexStore, chunk_table
+from codedreamer.index.store import FileRecord, FileWrite, IndexStore, chunk_table, wipe_index_dir
 from codedreamer.index.tokens import IDENTIFIER, identifier_terms
 from codedreamer.index.walker import MAX_FILE_BYTES, FileEntry, IgnoreRules, Skipped, walk
 
@@ -710,9 +710,15 @@ def index_codebase(
 ) -> IndexReport:
     """Index `codebase` into `settings.index_dir` (incrementally unless `clear`).
 
-    `include_tests` overrides the INCLUDE_TESTS setting for this run.
+    `include_tests` overrides the INCLUDE_TESTS setting for this run. `clear` recovers an
+    index in any state: its tables are removed before it is opened, so a damaged index
+    that cannot be opened is rebuilt too.
     """
     own = store is None
+    if own and clear:
+        index_dir = settings.index_dir.absolute()
+        inside = index_dir.is_relative_to(settings.data_dir.absolute())
+        wipe_index_dir(settings.index_dir, remove_file=inside)
     active = open_index(settings) if store is None else store
     try:
         indexer = Indexer(codebase, settings, active, workers=workers, include_tests=include_tests)

@@ -16,6 +16,7 @@ table metadata; opening with a different embedder rebuilds the index.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import random
 import re
@@ -27,16 +28,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from operator import attrgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
-from codedreamer.errors import CodeIndexError
+from codedreamer.errors import CodeDreamerError, CodeIndexError
 from codedreamer.index.chunk import KINDS_WITH_NAMES, Chunk, CodeEntity, SearchHit, SymbolLocation
 from codedreamer.index.embedder import Embedder
 from codedreamer.index.imports import resolve_all
 from codedreamer.index.tokens import query_terms
+from codedreamer.safe_text import safe_line
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -112,6 +114,148 @@ def _sql(value: str) -> str:
 
 def _in_list(column: str, values: Iterable[str]) -> str:
     return f"{column} IN ({', '.join(_sql(v) for v in values)})"
+
+
+RECOVER_HINT = "run `codedreamer index --clear` to rebuild it"
+# Failures of the disk or the permissions, not of the index: clearing would not help.
+_ENVIRONMENT_ERRORS = ("No space left", "Permission denied", "Read-only file system")
+
+
+def _reason(exc: BaseException) -> str:
+    """The useful part of a Lance error: no Rust source paths, one line."""
+    text = " ".join(str(exc).split())
+    text = re.sub(r"^lance error:\s*", "", text)
+    text = re.sub(r"^LanceError\(\w+\):\s*", "", text)
+    # Lance appends the Rust source location: ", /root/.cargo/.../utils.rs:172:20".
+    text = re.sub(r",?\s*/\S+\.rs:\d+:\d+.*$", "", text)
+    return text[:200] or type(exc).__name__
+
+
+def storage_error(index_dir: Path, exc: BaseException) -> CodeIndexError:
+    """One clear line for a failure inside LanceDB: what happened and how to recover."""
+    reason = _reason(exc)
+    where = safe_line(str(index_dir))
+    if any(marker in reason for marker in _ENVIRONMENT_ERRORS):
+        return CodeIndexError(f"{where}: cannot use the code index ({safe_line(reason)})")
+    return CodeIndexError(
+        f"{where}: the code index is damaged ({safe_line(reason)}); {RECOVER_HINT}"
+    )
+
+
+_STORAGE_MODULES = ("lance", "lancedb", "pyarrow")
+
+
+def _from_storage(exc: BaseException) -> bool:
+    """Whether an exception is a storage failure inside LanceDB, Lance or Arrow.
+
+    Their own exception types count, and OS, runtime and value errors raised from their
+    code (the Rust core surfaces as those); a TypeError from a wrong call is still a bug.
+    """
+    if isinstance(exc, CodeDreamerError):
+        return False
+    if (type(exc).__module__ or "").startswith(_STORAGE_MODULES):
+        return True
+    if not isinstance(exc, (OSError, RuntimeError, ValueError)):
+        return False
+    if "lance" in str(exc).lower():
+        return True
+    tb = exc.__traceback__
+    while tb is not None:
+        if str(tb.tb_frame.f_globals.get("__name__", "")).startswith(_STORAGE_MODULES):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _guarded(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Turn LanceDB failures inside a store method into one-line `CodeIndexError`s."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except Exception as exc:
+            store = args[0]
+            if not _from_storage(exc) or not isinstance(store, IndexStore):
+                raise
+            raise storage_error(store.index_dir, exc) from exc
+
+    return wrapper
+
+
+# Every Lance data, index and manifest file ends with this magic number (its footer).
+LANCE_MAGIC = b"LANC"
+# A file written this long ago without its footer is cut short, not still being written.
+UNFINISHED_GRACE_SEC = 60.0
+
+
+def check_table_files(index_dir: Path) -> None:
+    """Raise CodeIndexError if a data or index file of a table lacks its footer.
+
+    A file cut short (a full disk, a crash during a copy, a bad backup) otherwise goes
+    unnoticed until a search happens to read it. Reading the last four bytes of each file
+    costs milliseconds; files younger than a minute may still be being written and are
+    left alone.
+    """
+    now = time.time()
+    for table in (CHUNKS, FILES):
+        root = index_dir / f"{table}.lance"
+        if not root.is_dir():
+            continue
+        for path in [*(root / "data").glob("*.lance"), *(root / "_indices").glob("*/*.lance")]:
+            try:
+                info = path.stat()
+                if now - info.st_mtime < UNFINISHED_GRACE_SEC:
+                    continue
+                with open(path, "rb") as handle:
+                    handle.seek(max(0, info.st_size - len(LANCE_MAGIC)))
+                    tail = handle.read()
+            except OSError as exc:
+                raise storage_error(index_dir, exc) from exc
+            if tail != LANCE_MAGIC:
+                name = path.relative_to(index_dir).as_posix()
+                raise storage_error(index_dir, ValueError(f"{name} is cut short"))
+
+
+def wipe_index_dir(index_dir: Path, *, remove_file: bool = False) -> None:
+    """Remove the index's tables whatever state they are in (`index --clear`).
+
+    Garbled manifests, truncated data files, a file where a table directory should be: all
+    go. Only the tables (`*.lance`) are removed, so a DB_PATH that points into a directory
+    holding other files loses nothing else. A file where the index directory should be is
+    removed only with `remove_file` (the caller knows it is inside DATA_DIR).
+    """
+    if remove_file and index_dir.is_file() and not index_dir.is_symlink():
+        try:
+            index_dir.unlink()
+        except OSError as exc:
+            raise CodeIndexError(
+                f"{safe_line(str(index_dir))}: cannot clear the code index ({safe_line(str(exc))})"
+            ) from exc
+        return
+    if index_dir.is_symlink() or (index_dir.exists() and not index_dir.is_dir()):
+        raise CodeIndexError(
+            f"{safe_line(str(index_dir))}: the index path is not a directory; "
+            "remove it or set DREAMER_DB_PATH to another place"
+        )
+    if not index_dir.exists():
+        return
+    try:
+        for entry in index_dir.iterdir():
+            if not entry.name.endswith(".lance"):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    except OSError as exc:
+        raise CodeIndexError(
+            f"{safe_line(str(index_dir))}: cannot clear the code index ({safe_line(str(exc))})"
+        ) from exc
 
 
 def chunks_schema(dim: int, model_id: str) -> pa.Schema:
@@ -251,32 +395,43 @@ class IndexStore:
             else timedelta(seconds=read_consistency_interval)
         )
         if index_dir.exists() and not index_dir.is_dir():
-            raise CodeIndexError(f"{index_dir}: index path exists and is not a directory")
+            raise CodeIndexError(
+                f"{safe_line(str(index_dir))}: the index path is not a directory; "
+                "remove it or set DREAMER_DB_PATH to another place"
+            )
         try:
             if not read_only:
                 index_dir.mkdir(parents=True, exist_ok=True)
             db = lancedb.connect(index_dir, read_consistency_interval=interval)
             names = set(db.list_tables().tables) if index_dir.exists() else set()
         except OSError as exc:
-            raise CodeIndexError(f"{index_dir}: cannot open the code index ({exc})") from exc
-        chunks = files = None
+            raise CodeIndexError(
+                f"{safe_line(str(index_dir))}: cannot open the code index ({safe_line(str(exc))})"
+            ) from exc
         try:
-            if CHUNKS in names:
-                chunks = db.open_table(CHUNKS)
-            if FILES in names:
-                files = db.open_table(FILES)
+            for name in (CHUNKS, FILES):
+                path = index_dir / f"{name}.lance"
+                if path.exists() and not path.is_dir():
+                    raise CodeIndexError(
+                        f"{safe_line(str(path))}: a file where a table should be; {RECOVER_HINT}"
+                    )
+            check_table_files(index_dir)
+            chunks = db.open_table(CHUNKS) if CHUNKS in names else None
+            files = db.open_table(FILES) if FILES in names else None
+            store = cls(
+                index_dir,
+                embedder,
+                db,
+                chunks,
+                files,
+                read_only=read_only,
+                cleanup_older_than=cleanup_older_than,
+            )
+            store._check_embedder()
         except Exception as exc:  # lance raises its own error types for corrupt tables
-            raise CodeIndexError(f"{index_dir}: the code index is unreadable ({exc})") from exc
-        store = cls(
-            index_dir,
-            embedder,
-            db,
-            chunks,
-            files,
-            read_only=read_only,
-            cleanup_older_than=cleanup_older_than,
-        )
-        store._check_embedder()
+            if not _from_storage(exc):
+                raise
+            raise storage_error(index_dir, exc) from exc
         return store
 
     def _check_embedder(self) -> None:
@@ -316,12 +471,16 @@ class IndexStore:
 
     def clear(self) -> None:
         """Remove every chunk and file record (CLEAR_INDEX_ON_START, `index --clear`)."""
+        import lancedb
+
         self._require_writable()
         with self._lock:
-            self._drop_tables()
-            # Dropping leaves nothing behind in lance, but an older crash may have.
-            for leftover in self.index_dir.glob("*.lance"):
-                shutil.rmtree(leftover, ignore_errors=True)
+            with contextlib.suppress(Exception):  # a damaged table may refuse to drop
+                self._drop_tables()
+            self._chunks = self._files = None
+            # Whatever is left (a crash's leftovers, damaged files) goes too.
+            wipe_index_dir(self.index_dir)
+            self._db = lancedb.connect(self.index_dir)
             self._create_tables()
             self._maintenance = _Maintenance()
 
@@ -914,6 +1073,12 @@ class IndexStore:
             <= defined[e.qualified_name.rsplit(".", 1)[-1]]
             and not e.qualified_name.rsplit(".", 1)[-1].startswith("__")
         ]
+
+
+# Every public store method reports a damaged or unreadable index as one line.
+for _name, _member in list(vars(IndexStore).items()):
+    if not _name.startswith("_") and _name not in {"open", "close"} and callable(_member):
+        setattr(IndexStore, _name, _guarded(_member))
 
 
 def _id_texts(table: pa.Table) -> dict[str, str | None]:
