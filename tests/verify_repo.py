@@ -95,16 +95,15 @@ class Repo:
     def dream(
         self, *, diff: str = "", code: str = "", path: str = "shapes.py", **extra: object
     ) -> str:
+        fields: dict[str, object] = {"symbols": ["area"], "line_start": 4, "line_end": 8}
+        fields.update(extra)
         dream = Dream(
             id=new_dream_id(),
             created=datetime.now(UTC),
             title="Multiply instead of adding in a loop",
             category="performance",
             source_path=path,
-            line_start=4,
-            line_end=8,
             language="python",
-            symbols=["area"],
             insight="area() adds width height times; one multiplication does it.",
             diff=diff,
             code=code,
@@ -117,7 +116,7 @@ class Repo:
                 "verification": 0.5,
             },
             score=50.0,
-            **extra,  # type: ignore[arg-type]
+            **fields,  # type: ignore[arg-type]
         )
         self.store.save_new(dream)
         return dream.id
