@@ -457,7 +457,8 @@ def test_graph_changed_events_replace_the_graph_pane(
 def test_q_quits_and_stops_the_session(settings: Settings, dreams: list[Dream]) -> None:
     stopped: list[str] = []
     session = TuiSession(settings, EventHub(), "local")
-    session.stoppers.append(lambda: stopped.append("runner"))
+    session.requests.append(lambda: stopped.append("requested"))
+    session.stoppers.append(lambda: stopped.append("stopped"))
     app = DreamerApp(session, clock=lambda: FIXED_NOW, refresh_dreams_every=0)
 
     async def main() -> None:
@@ -468,5 +469,6 @@ def test_q_quits_and_stops_the_session(settings: Settings, dreams: list[Dream]) 
             assert app.quitting
 
     asyncio.run(main())
-    assert stopped == ["runner"]
+    assert stopped == ["requested", "stopped"]
+    assert session.done
     assert app.return_code == 0

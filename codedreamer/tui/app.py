@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+QUIT_WAIT_SEC = 0.8
+"""How long q waits for the engine before the UI closes anyway (the CLI then finishes the
+stop: a model still reading its prompt returns to the cancel check only after it)."""
 DREAMS_REFRESH_SEC = 5.0
 """Dream files change from other processes (a daemon, `dreams mark`): re-read this often."""
 
@@ -435,7 +438,12 @@ class DreamerApp(App[None]):
     @work(thread=True, group="shutdown", exit_on_error=False)
     def _shut_down(self) -> None:
         try:
-            self.session.shutdown()
+            stopped = self.session.shutdown(timeout=QUIT_WAIT_SEC)
+            log.info(
+                "quit: engine %s after %.3f s",
+                "stopped" if stopped else "still stopping",
+                time.perf_counter() - (self.quit_requested_at or 0.0),
+            )
         finally:
             self.call_from_thread(self.exit)
 

@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Mode = Literal["local", "attached", "viewer"]
-STOP_TIMEOUT_SEC = 5.0
 
 
 @dataclass
@@ -41,27 +40,46 @@ class TuiSession:
     mode: Mode
     control: RunnerControl | None = None
     codebase: Path | None = None
+    requests: list[Callable[[], None]] = field(default_factory=list)
+    """Asked first, all at once: each only sets a flag (the runner's stop and cancel)."""
+    wait: Callable[[float | None], bool] | None = None
+    """Waits for the engine thread to end, up to a timeout; True once it has."""
     stoppers: list[Callable[[], None]] = field(default_factory=list)
-    """Called in order by `shutdown`, on a worker thread."""
+    """Called in order once the engine has ended (event log writer, tails)."""
     subscription: Subscription = field(init=False)
     """The app's queue of events, subscribed before anything can publish."""
-    _done: threading.Event = field(default_factory=threading.Event)
+    _done: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.subscription = self.hub.subscribe()
 
-    def shutdown(self) -> None:
-        """Stop what this session started (the runner within one token); safe to call twice."""
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def shutdown(self, timeout: float | None = None) -> bool:
+        """Stop what this session started; True once everything has stopped.
+
+        The stop is requested at once (a generation ends within one token); the engine is
+        waited for up to `timeout` seconds (None: as long as it takes). A model still
+        reading its prompt cannot be interrupted, so False means "asked, not yet done":
+        call again to finish. Safe to call from any thread, any number of times.
+        """
         with self._lock:
-            if self._done.is_set():
-                return
+            if self._done:
+                return True
+            for request in self.requests:
+                request()
+            if self.wait is not None and not self.wait(timeout):
+                return False
             for stop in self.stoppers:
                 try:
                     stop()
                 except Exception:  # one failing stopper must not keep the others running
                     log.exception("stopping the TUI session failed")
-            self._done.set()
+            self._done = True
+            return True
 
 
 def local_session(
@@ -88,11 +106,10 @@ def local_session(
     writer.start()
     reader = ControlFileReader(settings.data_dir, engine)
     reader.start()
-    session.stoppers += [
-        lambda: engine.stop(timeout=STOP_TIMEOUT_SEC),
-        reader.stop,
-        writer.stop,
-    ]
+    session.requests.append(engine.request_stop)
+    session.wait = engine.join
+    # The writer goes last, so the log ends with the runner's own "stopped" event.
+    session.stoppers += [reader.stop, writer.stop]
     return session
 
 

@@ -44,8 +44,13 @@ def score_of(dream: Dream) -> float | None:
 
 
 def checks_of(dream: Dream) -> Mapping[str, Any]:
-    checks = getattr(dream, "code_checks", None)
-    return checks if isinstance(checks, Mapping) else {}
+    """Code checks (the draft parses, the patch applies) and verification (tests) together."""
+    merged: dict[str, Any] = {}
+    for field in ("code_checks", "verification"):
+        checks = getattr(dream, field, None)
+        if isinstance(checks, Mapping):
+            merged.update(checks)
+    return merged
 
 
 def checks_passed(checks: Mapping[str, Any]) -> int:
@@ -107,7 +112,14 @@ class Leaderboard(DreamTable):
     """Dreams by score, best first; click a header (or use the palette) to sort by it."""
 
     COLUMNS = (
-        DreamColumn("score", "Score", _score_cell, leaderboard_key, width=5),
+        DreamColumn(
+            "score",
+            "Score",
+            _score_cell,
+            leaderboard_key,
+            width=5,
+            shown=lambda dreams: any(score_of(d) is not None for d in dreams),
+        ),
         DreamColumn(
             "novelty",
             "Nov",

@@ -66,7 +66,7 @@ class ThoughtStream(Vertical):
         self.cycle = 0
         self.rate: float | None = None
         self.rate_final = False
-        self._stage_started = 0.0
+        self._first_token_at = 0.0
         self._stage_pieces = 0
         self._parts: list[tuple[str, str]] = []
         self._chars = 0
@@ -91,11 +91,15 @@ class ThoughtStream(Vertical):
         """Take one event or token batch into the pane's state (painted by `flush`)."""
         if isinstance(item, TokenBatch):
             self._append(safe_text(item.text), "")
+            if self._stage_pieces == 0:
+                self._first_token_at = item.first_timestamp
             self._stage_pieces += item.pieces
             if self.exact_token_counts and not self.rate_final:
-                elapsed = item.timestamp - self._stage_started
-                if elapsed > 0.2:
-                    self.rate = self._stage_pieces / elapsed
+                # Decode speed, as the runtime measures it: tokens after the first over
+                # the time since the first (the prompt's prefill is not generation).
+                elapsed = item.timestamp - self._first_token_at
+                if self._stage_pieces > 2 and elapsed > 0.2:
+                    self.rate = (self._stage_pieces - 1) / elapsed
         elif isinstance(item, Event):
             self._apply_event(item)
         self._dirty = True
@@ -115,7 +119,7 @@ class ThoughtStream(Vertical):
             if event.model_name:
                 self.model_name = event.model_name
             self.rate, self.rate_final = None, False
-            self._stage_started, self._stage_pieces = event.timestamp, 0
+            self._stage_pieces = 0
             prefix = "\n" if self._parts else ""
             self._append(f"{prefix}▸ {event.stage}\n", "bold $accent")
         elif isinstance(event, StageFinished):
@@ -161,15 +165,16 @@ class ThoughtStream(Vertical):
     # ------------------------------------------------------------------ painting
 
     def stage_line(self) -> Content:
+        # The model name goes last: a narrow pane cuts the line from the right.
         parts: list[str | tuple[str, str]] = []
         parts.append((f"▶ {self.stage}" if self.stage else "▷ idle", "bold $accent"))
-        if self.model_name:
-            parts.append(("  " + safe_line(self.model_name), ""))
         if self.rate is not None:
             approx = "" if self.rate_final else "~"
             parts.append((f"  {approx}{self.rate:.1f} tok/s", "bold"))
         if self.cycle:
             parts.append((f"  cycle {self.cycle}", "$text-muted"))
+        if self.model_name:
+            parts.append(("  " + safe_line(self.model_name), "$text-muted"))
         return Content.assemble(*parts)
 
     def stream_content(self) -> Content:

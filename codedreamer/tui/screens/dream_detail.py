@@ -96,8 +96,8 @@ def fields_table(dream: Dream) -> Table:
         if view.section or not view.label or view.name in _HIDDEN:
             continue
         value = getattr(dream, view.name)
-        if _empty(value):
-            continue
+        if _empty(value) or (view.name == "score" and not getattr(dream, "score_parts", None)):
+            continue  # an unscored dream has score 0.0, which means "not scored yet"
         try:
             shown = view.show(value)
         except (TypeError, ValueError, AttributeError):
@@ -142,9 +142,9 @@ class DreamScreen(Screen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,backspace", "back", "Back", id="detail.back"),
-        Binding("a", "mark('applied')", "Applied", id="detail.applied"),
-        Binding("r", "mark('rejected')", "Rejected", id="detail.rejected"),
-        Binding("d", "mark('deferred')", "Deferred", id="detail.deferred"),
+        Binding("a", "mark('applied')", "Apply", id="detail.applied"),
+        Binding("r", "mark('rejected')", "Reject", id="detail.rejected"),
+        Binding("d", "mark('deferred')", "Defer", id="detail.deferred"),
         Binding("u", "mark('pending')", "Pending", show=False, id="detail.pending"),
     ]
 
