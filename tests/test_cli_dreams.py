@@ -387,3 +387,31 @@ def test_other_modules_can_add_dreams_subcommands(sample: dict[str, Dream]) -> N
     for args, expected in ((["dreams", "export"], "exported"), (["dreams", "list"], "Dreams:")):
         result = CliRunner().invoke(app, args, catch_exceptions=False)
         assert result.exit_code == 0 and expected in result.stdout
+
+
+@pytest.mark.model
+def test_dreams_reflect_ranks_with_the_bundled_model(
+    dreams_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DREAMER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DREAMER_N_CTX", "2048")
+    store = DreamStore(dreams_dir)
+    dream = make_dream(1, title="Crash on an empty list in first_item", novelty=0.8)
+    store.save_new(dream)
+    result = CliRunner().invoke(build_app(), ["dreams", "reflect", dream.id, "--json"])
+    assert result.exit_code == 0, result.output
+    ranked = json.loads(result.stdout)["dreams"]
+    assert [r["id"] for r in ranked] == [dream.id]
+    stored = store.load(dream.id)
+    # Under the JSON grammar the toy model always names one of the four priorities.
+    assert stored.priority.value in {"critical", "high", "medium", "low"}
+    assert stored.priority.value == ranked[0]["priority"]
+    assert set(stored.score_parts) >= {"novelty", "priority", "critic", "feedback"}
+    assert stored.score == ranked[0]["score"] > 0
+    assert stored.status == Status.PENDING
+
+
+def test_dreams_reflect_with_an_unknown_id_is_a_usage_error(dreams_dir: Path) -> None:
+    result = run_cli(dreams_dir, "dreams", "reflect", "20250101-000000-00000000")
+    assert result.returncode == 2
+    assert "no dream 20250101-000000-00000000" in result.stderr

@@ -8,6 +8,7 @@ characters are made visible instead of being sent to the terminal.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -45,6 +46,7 @@ def register(app: typer.Typer) -> None:
     group.command("show")(show_dream)
     group.command("mark")(mark_dream)
     group.command("actionable")(actionable_dreams)
+    group.command("reflect")(reflect_dreams)
     register_dreams_commands(group)
 
 
@@ -372,3 +374,64 @@ def mark_dream(
     if dream.title:
         message.append(f": {printable(dream.title)}")
     stdout_console().print(message)
+
+
+def reflect_dreams(
+    ctx: typer.Context,
+    dream_ids: list[str] | None = typer.Argument(
+        None, metavar="[ID]...", help="Dreams to rank (default: every pending dream)."
+    ),
+    limit: int = typer.Option(0, "--limit", "-n", min=0, help="Rank at most this many."),
+    model: Path | None = typer.Option(
+        None, "--model", help="Reasoning model GGUF (DREAMER_MODEL_PATH)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Rank dreams: the model gives each a priority and a reason; scores are recomputed."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from codedreamer.engine.engine import Engine
+    from codedreamer.events import discard_event
+
+    settings = settings_from(ctx, model_path=model).settings
+    store = store_from(ctx)
+    for dream_id in dream_ids or []:
+        store.load(dream_id.strip())  # an unknown id is a usage error before any model loads
+    root = (settings.codebase_path or Path(".")).resolve()
+    engine = Engine(settings, root, discard_event)
+    try:
+        ranked = engine.reflect([d.strip() for d in dream_ids or []], limit=limit)
+    finally:
+        engine.close()
+    if as_json:
+        print_json(
+            {
+                "dreams": [
+                    {
+                        "id": d.id,
+                        "priority": d.priority.value,
+                        "priority_reason": d.priority_reason,
+                        "score": d.score,
+                        "score_parts": d.score_parts,
+                    }
+                    for d in ranked
+                ]
+            }
+        )
+        return
+    console = stdout_console()
+    if not ranked:
+        console.print("No dreams to rank.", markup=False)
+        return
+    table = Table(title=f"Ranked {len(ranked)} dream{'s' if len(ranked) != 1 else ''}")
+    for column in ("Id", "Priority", "Score", "Reason"):
+        table.add_column(column, overflow="fold")
+    for dream in ranked:
+        table.add_row(
+            Text(dream.id),
+            Text(dream.priority.value, style=PRIORITY_STYLES.get(dream.priority.value, "")),
+            Text(f"{dream.score:.1f}"),
+            Text(printable(dream.priority_reason)),
+        )
+    console.print(table)

@@ -61,11 +61,11 @@ def filter_dreams(
 
 
 def actionable(dreams: Iterable[Dream]) -> list[Dream]:
-    """Pending dreams, most urgent first: priority, then novelty (high first), then newest."""
+    """Pending dreams, most urgent first: priority, then score, then novelty, then newest."""
     pending = [dream for dream in dreams if dream.status == Status.PENDING]
     # Sorts are stable: apply the least significant key first.
     pending.sort(key=lambda d: (d.created, d.id), reverse=True)
-    pending.sort(key=lambda d: (priority_rank(d.priority), -d.novelty))
+    pending.sort(key=lambda d: (priority_rank(d.priority), -d.score, -d.novelty))
     return pending
 
 
