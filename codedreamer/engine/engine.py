@@ -136,6 +136,7 @@ class Engine:
         self._last_decay = time.time()
         self._cycle = 0
         self._state = CycleState()
+        self._symbols_broken = False
         self._memory: TemporalMemory | None = None
         self._attempts: AttemptLog | None = None
         self.steps: Sequence[tuple[str, Step]] = cycle_steps()
@@ -355,12 +356,21 @@ class Engine:
         ]
 
     def _symbols(self) -> SymbolLookup | None:
-        """The index's structure queries (index/symbols.py), None while it cannot load."""
-        try:
-            from codedreamer.index.symbols import symbols_for
-        except ImportError:
+        """The index's structure queries (index/symbols.py); None if they cannot be built.
+
+        Context and dead-code focus are improvements, not requirements: a failure here is
+        reported once and the cycle goes on without them.
+        """
+        if self._symbols_broken:
             return None
-        found: SymbolLookup = symbols_for(self.index)
+        from codedreamer.index.symbols import symbols_for
+
+        try:
+            found: SymbolLookup = symbols_for(self.index)
+        except Exception as exc:  # any failure here only costs context, never the cycle
+            self._symbols_broken = True
+            self._sink(EngineError(message=f"code structure queries not used: {exc}"))
+            return None
         return found
 
     def _read_source(self, path: str) -> str | None:
