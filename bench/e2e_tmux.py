@@ -192,7 +192,7 @@ def scenario_tui(root: Path, wait: float, check: Check) -> None:
     tmux("kill-session", "-t", session)
     cmd = shell_command([sys.executable, "-m", "codedreamer", "tui", str(repo)], env, root)
     tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", cmd)
-    check(wait_for(lambda: "CodeDreamer" in capture(session), 60), "the TUI draws at 80x24")
+    check(wait_for(lambda: "Thought stream" in capture(session), 60), "the TUI draws at 80x24")
     check(
         wait_for(lambda: '"TokenStreamed"' in (log.read_text() if log.exists() else ""), 300),
         "tokens stream from the bundled model",
@@ -246,7 +246,7 @@ def scenario_attach(root: Path, wait: float, check: Check) -> None:
         [sys.executable, "-m", "codedreamer", "tui", "--attach", str(data)], env, root
     )
     tmux("new-session", "-d", "-s", viewer, "-x", "100", "-y", "30", viewer_cmd)
-    check(wait_for(lambda: "CodeDreamer" in capture(viewer), 60), "the attached TUI draws")
+    check(wait_for(lambda: "Thought stream" in capture(viewer), 60), "the attached TUI draws")
     time.sleep(3)
     save_screen("attach-100x30", capture(viewer))
     tmux("send-keys", "-t", viewer, "r")
