@@ -95,19 +95,15 @@ class Repo:
     def dream(
         self, *, diff: str = "", code: str = "", path: str = "shapes.py", **extra: object
     ) -> str:
-        fields: dict[str, object] = {"symbols": ["area"], "line_start": 4, "line_end": 8}
-        fields.update(extra)
-        dream = Dream(
-            id=new_dream_id(),
-            created=datetime.now(UTC),
-            title="Multiply instead of adding in a loop",
-            category="performance",
-            source_path=path,
-            language="python",
-            insight="area() adds width height times; one multiplication does it.",
-            diff=diff,
-            code=code,
-            score_parts={
+        fields: dict[str, object] = {
+            "title": "Multiply instead of adding in a loop",
+            "category": "performance",
+            "language": "python",
+            "symbols": ["area"],
+            "line_start": 4,
+            "line_end": 8,
+            "insight": "area() adds width height times; one multiplication does it.",
+            "score_parts": {
                 "novelty": 0.5,
                 "critic": 0.75,
                 "priority": 0.5,
@@ -115,7 +111,15 @@ class Repo:
                 "feedback": 0.5,
                 "verification": 0.5,
             },
-            score=50.0,
+            "score": 50.0,
+        }
+        fields.update(extra)
+        dream = Dream(
+            id=new_dream_id(),
+            created=datetime.now(UTC),
+            source_path=path,
+            diff=diff,
+            code=code,
             **fields,  # type: ignore[arg-type]
         )
         self.store.save_new(dream)

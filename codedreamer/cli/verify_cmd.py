@@ -204,5 +204,7 @@ def export_dreams(
     else:
         noun = "dream" if len(dreams) == 1 else "dreams"
         stdout_console().print(
-            f"Wrote {len(dreams)} {noun} as {chosen_format} to {output}", markup=False
+            f"Wrote {len(dreams)} {noun} as {chosen_format} to {safe_line(str(output))}",
+            markup=False,
+            soft_wrap=True,
         )
