@@ -78,7 +78,8 @@ def assert_one_line(err: str, start: str = "error: ") -> str:
 
 
 def _in_range(text: str, low: float, high: float, low_open: bool, integer: bool) -> bool:
-    pattern = r"-?\d+" if integer else r"-?\d+(\.\d+)?([eE][-+]?\d+)?"
+    # Integer options take "3" and, like pydantic's lax mode, "3.0"; never "3.5" or "3e0".
+    pattern = r"-?\d+(\.0+)?" if integer else r"-?\d+(\.\d+)?([eE][-+]?\d+)?"
     if re.fullmatch(pattern, text) is None:
         return False
     number = float(text)
