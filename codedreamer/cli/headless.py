@@ -122,9 +122,12 @@ def run_headless(
 ) -> Runner:
     """Run until the cycles are done or a signal stops it; raises the error that stopped it."""
     from codedreamer.engine.console import ConsolePrinter
+    from codedreamer.models.preflight import check_model_files
 
     from .common import stdout_console
 
+    # A model file that cannot load is one line before anything else starts (no lock, no index).
+    check_model_files(settings)
     configure_logging(settings)
     runner = build_runner(settings, codebase, options, on_outcome=on_outcome, seed=seed)
     subscription = runner.hub.subscribe()

@@ -81,7 +81,10 @@ def serve(
     data_dir = settings.data_dir.resolve()
     services = None
     if settings.daemon_mode:
+        from codedreamer.models.preflight import check_model_files
+
         root = resolve_codebase(codebase, settings.codebase_path)
+        check_model_files(settings)
         configure_logging(settings)
         runner = build_runner(settings, root, HeadlessOptions(show_tokens=False))
         services = EngineServices(settings, runner, event_log=True)
