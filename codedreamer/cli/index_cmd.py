@@ -130,6 +130,10 @@ def _print_report(report: IndexReport) -> None:
         ("chunks in the index", report.chunks_total),
         ("chunks with cut lines", report.truncated_chunks),
         ("files chunked by lines (parser gave up)", report.parse_fallbacks),
+        (
+            "secret values redacted before indexing",
+            f"{report.secrets_redacted} in {report.files_with_secrets} files",
+        ),
         ("seconds", f"{report.seconds:.2f}"),
     ]
     for label, value in rows:

@@ -30,6 +30,7 @@ from codedreamer.index.chunker import LineTooLong, chunk_code, chunk_text
 from codedreamer.index.embedder import Embedder, LexicalEmbedder, build_embedder
 from codedreamer.index.languages import spec_named
 from codedreamer.index.parser import ParseTimeout
+from codedreamer.index.secrets import redact_secrets, scanner
 from codedreamer.index.store import FileRecord, FileWrite, IndexStore, chunk_table, wipe_index_dir
 from codedreamer.index.tokens import IDENTIFIER, identifier_terms
 from codedreamer.index.walker import MAX_FILE_BYTES, FileEntry, IgnoreRules, Skipped, walk
@@ -84,6 +85,9 @@ class IndexReport:
     workers: int = 1
     maintain_seconds: float = 0.0
     """Part of `seconds` spent building search indexes (full-text, ANN) and compacting."""
+    secrets_redacted: int = 0
+    """Secret values (tokens, keys, passwords) replaced in file text before indexing."""
+    files_with_secrets: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,6 +122,8 @@ class _Outcome:
     names: list[str] = field(default_factory=list)
     name_counts: list[int] = field(default_factory=list)
     rows: pa.Table | None = None
+    secrets: int = 0
+    """Secret values redacted from the file's text before it was chunked."""
     parsed: ParsedFile | None = None
     """Kept until embedded: by the worker (lexical) or by the parent (a GGUF model)."""
     ident_texts: list[str] = field(default_factory=list)
@@ -212,6 +218,12 @@ def _chunk_file(job: _Job) -> _Outcome:
     text = _decode(data)
     if text is None:
         return _Outcome(job, "skipped", reason="not_utf8", digest=digest, size=len(data))
+    # Secret values are replaced before chunking: nothing derived from the text (chunks,
+    # identifiers, search text, vectors) can hold them.
+    redaction = redact_secrets(job.rel, text)
+    if redaction.secrets:
+        text = redaction.text
+        data = text.encode("utf-8")
     fallback = False
     spec = spec_named(job.language) if job.parsed else None
     parsed: ParsedFile
@@ -257,6 +269,7 @@ def _chunk_file(job: _Job) -> _Outcome:
         parsed=parsed,
         ident_texts=ident_texts,
         extra_terms=extra_terms,
+        secrets=redaction.secrets,
     )
 
 
@@ -300,6 +313,7 @@ def _init_worker() -> None:
     from codedreamer.index.parser import parse
 
     parse(LANGUAGES[0], b"pass\n")
+    scanner()  # detect-secrets' plugins, built before the first batch arrives
     gc.freeze()
     gc.set_threshold(*WORKER_GC_THRESHOLD)
 
@@ -461,6 +475,8 @@ class Indexer:
             cleared=clear,
             workers=tally.workers,
             maintain_seconds=maintain_seconds,
+            secrets_redacted=tally.secrets,
+            files_with_secrets=tally.secret_files,
         )
         if progress is not None:
             progress(
@@ -582,6 +598,8 @@ class Indexer:
                     skipped[outcome.reason] += 1
                 else:
                     tally.indexed += 1
+                    tally.secrets += outcome.secrets
+                    tally.secret_files += outcome.secrets > 0
                     tally.truncated += outcome.truncated
                     tally.fallbacks += outcome.fallback
                     pending_chunks += outcome.chunk_count
@@ -673,6 +691,8 @@ class Indexer:
 
 @dataclass
 class _Tally:
+    secrets: int = 0
+    secret_files: int = 0
     indexed: int = 0
     unchanged: int = 0
     chunks: int = 0
