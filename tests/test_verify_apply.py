@@ -154,3 +154,23 @@ def test_cli_verify_apply_and_their_json(repo: Repo, tmp_path: Path) -> None:
     assert applied["branch"] == f"dream/{good}" and applied["status"] == "applied"
     assert git(repo.root, "rev-parse", applied["branch"]) == applied["commit"]
     assert repo.state() == before
+
+
+def test_cli_verify_pending_and_no_ids(repo: Repo, tmp_path: Path) -> None:
+    env = {
+        "DREAMER_DREAMS_DIR": str(repo.store.dreams_dir),
+        "DREAMER_DATA_DIR": str(tmp_path / "data"),
+    }
+    good = repo.dream(diff=GOOD_DIFF)
+    repo.dream()  # no diff and no code: nothing to verify
+    rejected = repo.dream(diff=GOOD_DIFF)
+    repo.store.set_status(rejected, "rejected")
+
+    done = run_codedreamer("dreams", "verify", env=env, cwd=repo.root)
+    assert done.returncode == 2 and "--pending" in done.stderr
+
+    done = run_codedreamer("dreams", "verify", "--pending", "--json", env=env, cwd=repo.root)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [r["id"] for r in report["results"]] == [good]
+    assert report["results"][0]["status"] == "verified"

@@ -50,7 +50,12 @@ def _verification_json(result: Verification) -> dict[str, Any]:
 
 def verify_dreams(
     ctx: typer.Context,
-    dream_ids: list[str] = typer.Argument(..., metavar="ID...", help="Dream ids to verify."),
+    dream_ids: list[str] | None = typer.Argument(
+        None, metavar="[ID]...", help="Dream ids to verify."
+    ),
+    pending: bool = typer.Option(
+        False, "--pending", help="Verify every pending dream that has a diff or code."
+    ),
     codebase: Path | None = typer.Option(None, "--codebase", "-c", help=_CODEBASE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
@@ -59,18 +64,32 @@ def verify_dreams(
     from rich.text import Text
 
     from codedreamer.cli.dreams_cmd import store_from
+    from codedreamer.errors import UsageError
     from codedreamer.safe_text import safe_line
+    from codedreamer.storage.dream import Status
     from codedreamer.verify.to_diff import index_lookup
     from codedreamer.verify.verifier import verify_dream
 
     settings = settings_from(ctx).settings
     root = _codebase(codebase, settings.codebase_path)
     store = store_from(ctx)
+    dream_ids = [dream_id.strip() for dream_id in dream_ids or []]
+    if pending:
+        listed = store.list()
+        dream_ids += [
+            dream.id
+            for dream in listed.dreams
+            if dream.status == Status.PENDING
+            and (dream.diff.strip() or dream.code.strip())
+            and dream.id not in dream_ids
+        ]
+    elif not dream_ids:
+        raise UsageError("give dream ids to verify, or --pending for every pending dream")
     lookup = index_lookup(settings)
     results = [
         verify_dream(
             store,
-            dream_id.strip(),
+            dream_id,
             codebase=root,
             command=settings.verify_command,
             timeout=settings.verify_timeout_sec,
