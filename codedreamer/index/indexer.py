@@ -40,6 +40,8 @@ if TYPE_CHECKING:
 
     from codedreamer.config.settings import Settings
 
+# Lance's native log lines (index builds, compaction) go to this file under DATA_DIR.
+LANCE_LOG = "lance.log"
 # A line this long is minified or generated code, not something to dream about.
 MINIFIED_LINE_CHARS = 20_000
 # mtimes this close to "now" may change again within the same tick: re-hash next time.
@@ -708,12 +710,15 @@ def open_index(
     """The index in `settings.index_dir`, with the configured embedder.
 
     Read-only stores (viewers, other processes) re-check for new commits every second.
+    Lance's native log lines during index builds go to `<DATA_DIR>/lance.log`, or to the
+    terminal with LOG_LEVEL=debug.
     """
     return IndexStore.open(
         settings.index_dir,
         embedder if embedder is not None else build_embedder(settings),
         read_consistency_interval=1.0 if read_only else None,
         read_only=read_only,
+        native_log=None if settings.log_level == "DEBUG" else settings.data_dir / LANCE_LOG,
     )
 
 
