@@ -336,6 +336,10 @@ def _start_pool(workers: int) -> ProcessPoolExecutor:
     return pool
 
 
+def _default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
 def tests_included(settings: Settings) -> bool:
     """Whether test files are indexed: the INCLUDE_TESTS setting, off when it is not defined."""
     return bool(getattr(settings, "include_tests", False))
@@ -365,7 +369,7 @@ class Indexer:
         self.codebase = codebase.resolve()
         self.settings = settings
         self.store = store
-        self.workers = workers if workers is not None else max(1, min(4, os.cpu_count() or 1))
+        self.workers = workers if workers is not None else _default_workers()
         self.batch_files = batch_files
         self._pool: ProcessPoolExecutor | None = None
         self.rules = IgnoreRules(
@@ -744,11 +748,25 @@ def index_codebase(
         index_dir = settings.index_dir.absolute()
         inside = index_dir.is_relative_to(settings.data_dir.absolute())
         wipe_index_dir(settings.index_dir, remove_file=inside)
-    active = open_index(settings) if store is None else store
+    count = workers if workers is not None else _default_workers()
+    pool: ProcessPoolExecutor | None = None
+    if own and count > 1 and (clear or not settings.index_dir.exists()):
+        # A cold index parses every file: start the workers now, so their start-up overlaps
+        # opening the store (importing LanceDB takes about a second).
+        pool = _start_pool(count)
     try:
-        indexer = Indexer(codebase, settings, active, workers=workers, include_tests=include_tests)
+        active = open_index(settings) if store is None else store
+    except BaseException:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        raise
+    try:
+        indexer = Indexer(codebase, settings, active, workers=count, include_tests=include_tests)
+        indexer._pool = pool
         return indexer.run(progress, clear=clear, build_ann=build_ann)
     finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)  # a no-op when the run already shut it down
         if own:
             active.close()
 
