@@ -59,3 +59,45 @@ def test_bad_paths_are_one_line_exit_2(tmp_path: Path) -> None:
     assert no_index.returncode == 2 and "run `codedreamer index` first" in no_index.stderr
     bad_mode = _run(["search", "x", "--mode", "fuzzy"], tmp_path)
     assert bad_mode.returncode == 2 and "--mode" in bad_mode.stderr
+
+
+# ESC ] 0 ; ... BEL retitles a terminal window; RLO reverses what follows; CR overwrites
+# the line; the brackets are Rich markup. None of them may act on the user's terminal.
+HOSTILE = "e\x1b]0;PWNED\x07vil\u202e[bold]x[/bold]\rz"
+RAW = ("\x1b]0;PWNED", "\x07", "\u202e", "[bold]x[/bold]\r")
+
+
+def _no_raw(text: str) -> None:
+    for raw in RAW:
+        assert raw not in text, repr(raw)
+
+
+def test_hostile_file_names_are_shown_escaped_never_raw(tmp_path: Path) -> None:
+    _write(tmp_path, f"repo/{HOSTILE}.py", "def grab_cookie_jar():\n    return 1\n")
+    _write(tmp_path, "repo/plain.py", "def other():\n    return 2\n")
+    env_extra = {"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "200"}
+    indexed = _run_env(["index", "repo"], tmp_path, env_extra)
+    assert indexed.returncode == 0, indexed.stderr
+    _no_raw(indexed.stdout + indexed.stderr)
+    found = _run_env(["search", "grab cookie jar"], tmp_path, env_extra)
+    assert found.returncode == 0, found.stderr
+    _no_raw(found.stdout + found.stderr)
+    assert "e\\x1b]0;PWNED\\x07vil\\u202e[bold]x[/bold]\\x0dz.py" in found.stdout.replace(
+        "\n", ""
+    ).replace(" ", "").replace("│", "")
+    missing = _run(["index", f"nowhere-{HOSTILE}"], tmp_path)
+    assert missing.returncode == 2
+    _no_raw(missing.stderr)
+    assert missing.stderr.count("\n") == 1 and "\\x1b]0;PWNED" in missing.stderr
+
+
+def _run_env(args: list[str], cwd: Path, extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("DREAMER_")}
+    env.update(extra)
+    return subprocess.run(
+        [sys.executable, "-m", "codedreamer", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
