@@ -189,6 +189,16 @@ def test_cached_per_table_version(indexed: tuple[Path, IndexStore]) -> None:
     assert second is not first
     assert second.definitions("brand_new_function")
     assert not first.definitions("brand_new_function")
+    # The rebuild reused the unchanged chunks' counts: it answers as a fresh build does.
+    fresh = SymbolIndex.build(store.symbol_chunks(), imports=store.file_imports())
+    assert second.all_definitions == fresh.all_definitions
+    assert second.unreferenced() == fresh.unreferenced()
+    for definition in fresh.all_definitions:
+        assert second.callers(definition) == fresh.callers(definition)
+        assert second.callees(definition) == fresh.callees(definition)
+    for name in ("decode_body", "brand_new_function", "Client", "main"):
+        assert second.reference_count(name) == fresh.reference_count(name)
+        assert second.exists(name) == fresh.exists(name)
 
 
 def _chunk(
