@@ -374,3 +374,15 @@ def test_score_is_the_documented_weighted_sum_of_its_parts() -> None:
 
 def test_target_dataclass_is_plain() -> None:
     assert Target("a.py", 1, 2, "why").path == "a.py"
+
+
+def test_rescoring_follows_the_users_marks() -> None:
+    from codedreamer.dream.reflect import rescore
+
+    pending = dream(novelty=0.7, critic_severity="none", code_checks={"diff_applies": "ok"})
+    neutral = rescore(pending, tally([]))
+    liked = rescore(pending, tally([dream(status=Status.APPLIED)] * 3))
+    disliked = rescore(pending, tally([dream(status=Status.REJECTED)] * 3))
+    assert disliked.score < neutral.score < liked.score
+    assert liked.score_parts["feedback"] == pytest.approx(0.8)
+    assert liked.score == total(liked.score_parts)
