@@ -44,6 +44,8 @@ class CodeIndex(Protocol):
 
     def definitions(self, symbol: str) -> list[Chunk]: ...
 
+    def chunks_by_ids(self, ids: Sequence[str]) -> list[Chunk]: ...
+
 
 class SymbolLookup(Protocol):
     """The structure queries gather and the dead-code focus use (index/symbols.py)."""

@@ -67,35 +67,38 @@ def _label(definition: Any) -> str:
 def collect(
     chunk: Any,
     symbols: Any | None,
-    text_of: Callable[[Any], str],
+    texts_of: Callable[[list[Any]], list[str]],
     search: Callable[[str, int], Sequence[Any]] | None,
 ) -> list[Piece]:
-    """Every candidate piece for `chunk`. `text_of` reads a definition's code."""
-    pieces: list[Piece] = []
+    """Every candidate piece for `chunk`. `texts_of` reads definitions' code in one batch."""
+    chosen: list[tuple[str, Any, int]] = []
     seen = {(chunk.path, chunk.start_line)}
 
-    def add(kind: str, definition: Any, priority: int) -> None:
-        key = (definition.path, definition.start_line)
-        if key in seen:
-            return
-        seen.add(key)
-        text = text_of(definition)
-        if text:
-            pieces.append(Piece(f"{kind}: {_label(definition)}", snippet(text), priority))
+    def add(kind: str, definitions: Sequence[Any], priority: int) -> None:
+        for definition in list(definitions)[:PER_KIND]:
+            key = (definition.path, definition.start_line)
+            if key not in seen:
+                seen.add(key)
+                chosen.append((kind, definition, priority))
 
     if symbols is not None:
         owner = symbols.owner(chunk.id) if hasattr(symbols, "owner") else None
         target: Any = owner if owner is not None else (chunk.qualified_name or chunk.symbol)
         if target:
-            for definition in list(symbols.callees(target))[:PER_KIND]:
-                add("callee", definition, PRIORITY_CALLEES)
-        for definition in list(symbols.imported_definitions(chunk.path, chunk.id))[:PER_KIND]:
-            add("import", definition, PRIORITY_IMPORTS)
+            add("callee", symbols.callees(target), PRIORITY_CALLEES)
+        add("import", symbols.imported_definitions(chunk.path, chunk.id), PRIORITY_IMPORTS)
         if target:
-            for definition in list(symbols.callers(target))[:PER_KIND]:
-                add("caller", definition, PRIORITY_CALLERS)
+            add("caller", symbols.callers(target), PRIORITY_CALLERS)
+    pieces = [
+        Piece(f"{kind}: {_label(definition)}", snippet(text), priority)
+        for (kind, definition, priority), text in zip(
+            chosen, texts_of([d for _, d, _ in chosen]), strict=True
+        )
+        if text
+    ]
     if search is not None:
         query = " ".join(filter(None, [chunk.qualified_name or chunk.symbol, chunk.path]))
+        neighbours = 0
         for hit in search(query or chunk.content[:200], PER_KIND + 2):
             other = hit.chunk
             if (other.path, other.start_line) in seen or other.id == chunk.id:
@@ -105,7 +108,8 @@ def collect(
             pieces.append(
                 Piece(f"search neighbour: {label}", snippet(other.content), PRIORITY_NEIGHBOURS)
             )
-            if sum(p.priority == PRIORITY_NEIGHBOURS for p in pieces) >= PER_KIND:
+            neighbours += 1
+            if neighbours >= PER_KIND:
                 break
     return pieces
 
@@ -133,18 +137,19 @@ def gather_step(context: CycleContext) -> None:
     symbols = services.symbols()
     index = services.index()
 
-    def text_of(definition: Any) -> str:
-        chunks = [
-            c
-            for c in index.chunks_for_path(definition.path)
-            if c.start_line <= definition.end_line and definition.start_line <= c.end_line
+    def texts_of(definitions: list[Any]) -> list[str]:
+        # One look-up by chunk id for every definition: no per-definition file scan.
+        wanted = [cid for d in definitions for cid in d.chunk_ids[:2]]
+        by_id = {c.id: c for c in index.chunks_by_ids(wanted)} if wanted else {}
+        return [
+            "\n".join(by_id[cid].content for cid in d.chunk_ids[:2] if cid in by_id)
+            for d in definitions
         ]
-        return "\n".join(c.content for c in chunks[:2])
 
     def search(query: str, k: int) -> Sequence[Any]:
         return index.search(query, k)
 
-    pieces = collect(chunk, symbols, text_of, search)
+    pieces = collect(chunk, symbols, texts_of, search)
     if settings.extended_context and symbols is not None:
         definitions = getattr(symbols, "all_definitions", None)
         if definitions is not None:
