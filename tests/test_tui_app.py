@@ -113,13 +113,22 @@ def test_every_pane_shows_real_data(settings: Settings, dreams: list[Dream]) -> 
             hub.publish(event)
         hub.publish(finished_stage(23.5))
         await settle(pilot)
-        # Leaderboard: by score parts (priority, then novelty); timeline: newest first.
+        # Leaderboard: by score, unscored dreams after (by priority, then novelty);
+        # timeline: newest first.
         board = app.leaderboard
-        assert [d.title for d in board.dreams[:3]] == [
-            "Negative stock is silently allowed",
+        assert [d.title for d in board.dreams] == [
             "remove_item prints instead of raising",
+            "Negative stock is silently allowed",
             "Cache the total in Inventory",
+            "Validate names in add_item",
+            "Split Inventory persistence",
+            "Name the magic zero",
         ]
+        # The score's parts have their columns: score, priority, critic, checks.
+        shown = [str(c.label).split()[0] for c in board.columns.values()]
+        assert shown[:5] == ["Score", "Nov", "Prio", "Critic", "Checks"]
+        top = [str(cell) for cell in board.get_row(dreams[1].id)]
+        assert top[:5] == ["8.2", "0.77", "HIGH", "major", "3/3"]
         assert board.row_count == len(dreams)
         assert [d.id for d in app.timeline.dreams] == [
             d.id for d in sorted(dreams, key=lambda d: d.created, reverse=True)
@@ -147,7 +156,7 @@ def test_every_pane_shows_real_data(settings: Settings, dreams: list[Dream]) -> 
         assert "6 dreams, 3 pending" in line
         assert "SmolLM2-135M-Instruct" in line and "23 chunks indexed" in line
 
-    run_app(app, scenario)
+    run_app(app, scenario, size=(160, 40))
 
 
 def test_a_dream_list_has_focus_with_its_top_dream_selected(

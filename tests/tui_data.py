@@ -80,7 +80,16 @@ def make_dream(n: int, **changes: Any) -> Dream:
 def write_dreams(settings: Settings) -> list[Dream]:
     """Six dreams of varied status, category, novelty and priority, saved by the store."""
     dreams = [
-        make_dream(0, title="Cache the total in Inventory", novelty=0.91, category="performance"),
+        make_dream(
+            0,
+            title="Cache the total in Inventory",
+            novelty=0.91,
+            category="performance",
+            priority=Priority.MEDIUM,
+            score=6.4,
+            score_parts={"novelty": 0.91, "priority": 2.0, "critic": 2.5, "centrality": 1.0},
+            critic_severity="minor",
+        ),
         make_dream(
             1,
             title="remove_item prints instead of raising",
@@ -88,6 +97,12 @@ def write_dreams(settings: Settings) -> list[Dream]:
             category="bugs",
             priority=Priority.HIGH,
             status=Status.APPLIED,
+            score=8.2,
+            score_parts={"novelty": 0.77, "priority": 3.0, "critic": 3.0, "verified": 1.5},
+            critic_severity="major",
+            code="if current - quantity < 0:\n    raise ValueError('not enough stock')\n",
+            code_checks={"parses": "ok", "applies": "ok"},
+            verification={"tests": "passed"},
         ),
         make_dream(2, title="Name the magic zero", novelty=0.42, category="readability"),
         make_dream(
@@ -96,6 +111,10 @@ def write_dreams(settings: Settings) -> list[Dream]:
             novelty=0.66,
             category="robustness",
             status=Status.DEFERRED,
+            priority=Priority.LOW,
+            score=3.1,
+            score_parts={"novelty": 0.66, "priority": 1.0, "critic": 1.0},
+            critic_severity="nit",
         ),
         make_dream(4, title="Split Inventory persistence", novelty=0.58, category="design"),
         make_dream(
@@ -105,7 +124,11 @@ def write_dreams(settings: Settings) -> list[Dream]:
             category="bugs",
             priority=Priority.CRITICAL,
             status=Status.REJECTED,
+            score=7.0,
+            score_parts={"novelty": 0.83, "priority": 4.0, "critic": 1.0},
+            critic_severity="major",
             code="def remove_item(self, name, quantity):\n    ...\n",
+            code_checks={"parses": "ok", "applies": "failed: hunk 1"},
         ),
     ]
     store = DreamStore(settings.dreams_dir)

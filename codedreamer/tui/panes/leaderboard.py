@@ -140,8 +140,9 @@ class Leaderboard(DreamTable):
             "Critic",
             _critic_cell,
             lambda d: str(getattr(d, "critic_severity", "") or ""),
-            width=8,
+            width=6,
             shown=_any("critic_severity", ""),
+            min_table_width=70,
         ),
         DreamColumn(
             "checks",
@@ -150,6 +151,7 @@ class Leaderboard(DreamTable):
             lambda d: (checks_passed(checks_of(d)), len(checks_of(d))),
             width=6,
             shown=lambda dreams: any(checks_of(d) for d in dreams),
+            min_table_width=70,
         ),
         DreamColumn(
             "status",

@@ -31,7 +31,7 @@ from codedreamer.events import (
 from codedreamer.safe_text import safe_line, safe_text
 from codedreamer.tui.bridge import TokenBatch, ViewItem
 
-MAX_STREAM_CHARS = 16_000
+MAX_STREAM_CHARS = 8_000
 """Older text of a very long cycle scrolls away; the dream file keeps all of it."""
 MAX_CODE_LINES = 80
 
@@ -67,6 +67,8 @@ class ThoughtStream(Vertical):
         self.rate: float | None = None
         self.rate_final = False
         self._first_token_at = 0.0
+        self.last_token_at = 0.0
+        """When the latest token was streamed (epoch seconds, from its event)."""
         self._stage_pieces = 0
         self._parts: list[tuple[str, str]] = []
         self._chars = 0
@@ -93,6 +95,7 @@ class ThoughtStream(Vertical):
             self._append(safe_text(item.text), "")
             if self._stage_pieces == 0:
                 self._first_token_at = item.first_timestamp
+            self.last_token_at = item.timestamp
             self._stage_pieces += item.pieces
             if self.exact_token_counts and not self.rate_final:
                 # Decode speed, as the runtime measures it: tokens after the first over
