@@ -114,6 +114,30 @@ def test_template_echo_is_rejected_and_never_becomes_a_title() -> None:
     assert judge(new_template).reason == "template_echo"
 
 
+def test_an_echo_the_bundled_model_really_wrote_is_rejected() -> None:
+    # Cycle 2 of the first quality-benchmark smoke run, verbatim.
+    text = (
+        "TITLE: <the improvement, in 6 sentences>\n"
+        "INSIGHT: [The issue was the way to create a dictionary with default values from "
+        "function names and functions parameters. The list of options is too long for each "
+        "item; it's better just using multiple items instead.]"
+    )
+    verdict = judge(text, finish_reason="stop")
+    assert verdict.reason == "template_echo" and verdict.title == ""
+
+
+def test_a_false_missing_function_claim_the_engine_stored_is_rejected() -> None:
+    # Stored by the engine in the 20-cycle quality run (dream 20261129-174322-e82fe42c).
+    seed = "def convert(amount: float, rate: float) -> float:\n    return round(amount * rate, 2)\n"
+    text = answer(
+        "The code is missing a function `convert` that converts an amount to rate.",
+        "The issue lies in the fact that converting amounts from base to rates requires "
+        "using exponentiation, which is not supported by Python 3.10 and later.",
+    )
+    verdict = judge(text, seed=seed, symbols=("convert",))
+    assert verdict.reason == "false_claim" and "convert" in verdict.detail
+
+
 def test_placeholder_lines_are_removed_from_an_otherwise_good_answer() -> None:
     text = (
         "TITLE: Reject zero quantities in remove_item\n"

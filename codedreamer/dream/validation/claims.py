@@ -41,6 +41,8 @@ _NOT_DEFINED = tuple(
         rf"(?:there\s+is|there's)\s+no\s+(?:such\s+)?{_KIND}\s+(?:called\s+|named\s+)?{_NAME}",
         rf"(?:there\s+is|there's)\s+no\s+{_NAME}\s+{_KIND}",
         rf"\bmissing\s+(?:a\s+|an\s+|the\s+)?{_NAME}\s+{_KIND}",
+        rf"\b(?:missing|lacks|lacking|needs)\s+(?:a\s+|an\s+|the\s+)?{_KIND}\s+"
+        rf"(?:called\s+|named\s+)?{_NAME}",
     )
 )
 # Claims that this code lacks something ("`timeout` is missing", "there is no `lock`"):
