@@ -252,3 +252,13 @@ def test_good_dreams_drill_down_a_chain_recorded_in_files_and_graph(engine_with:
     assert not any(isinstance(e, DrillStarted) and e.level > 3 for e in events)
     assert fifth.dream is None or fifth.dream.drill_level == 0
     assert len([e for e in events if isinstance(e, DreamSaved)]) >= 4
+
+
+def test_code_too_large_for_the_context_is_a_rejection_not_a_crash(engine_with: Any) -> None:
+    model = ScriptedModel(code=[DIFF], critic=['{"severity": "NONE", "issues": "ok"}'])
+    model.n_ctx = 64  # type: ignore[misc]
+    engine, events = engine_with(model)
+    outcome = engine.dream_once()
+    assert outcome.dream is None and outcome.rejection == "prompt_too_long"
+    assert "n_ctx" in outcome.detail
+    assert [e.reason for e in events if isinstance(e, DreamRejected)] == ["prompt_too_long"]

@@ -22,7 +22,7 @@ from codedreamer.dream.context import (
     run_steps,
 )
 from codedreamer.dream.parse import extract_title
-from codedreamer.errors import GraphConflictError, GraphError
+from codedreamer.errors import GraphConflictError, GraphError, PromptBudgetError
 from codedreamer.events import (
     CycleStarted,
     DreamRejected,
@@ -401,7 +401,11 @@ class Engine:
             max_tokens=max_tokens,
             earlier=earlier,
         )
-        run_steps(context, self.steps)
+        try:
+            run_steps(context, self.steps)
+        except PromptBudgetError as exc:
+            # Code too large for the context window is a bad seed, not an engine failure.
+            context.reject("prompt_too_long", str(exc))
         self._state.cycles += 1
         chunk = context.chunk
         if chunk is not None:
