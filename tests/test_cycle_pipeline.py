@@ -21,6 +21,7 @@ from codedreamer.config.settings import Settings, load_settings
 from codedreamer.dream.prompts import CODE_SYSTEM, CRITIC_SYSTEM, REFLECT_SYSTEM
 from codedreamer.engine.engine import Engine
 from codedreamer.events import (
+    ChunkSelected,
     ContextAssembled,
     DreamRejected,
     DreamSaved,
@@ -111,9 +112,12 @@ class ScriptedModel:
     name = "scripted-double"
     n_ctx = 8192
 
-    def __init__(self, *, code: Sequence[str], critic: Sequence[str]) -> None:
+    def __init__(
+        self, *, code: Sequence[str], critic: Sequence[str], think: str | None = None
+    ) -> None:
         self.code = list(code)
         self.critic = list(critic)
+        self.think = think
         self.calls: list[str] = []
 
     def count_tokens(self, text: str) -> int:
@@ -137,7 +141,7 @@ class ScriptedModel:
             text = '{"priority": "HIGH", "reason": "negative stock corrupts inventory"}'
         else:
             self.calls.append("think")
-            text = think_answer(prompt)
+            text = self.think if self.think is not None else think_answer(prompt)
         return ScriptedResponse(text)
 
 
@@ -262,3 +266,28 @@ def test_code_too_large_for_the_context_is_a_rejection_not_a_crash(engine_with: 
     assert outcome.dream is None and outcome.rejection == "prompt_too_long"
     assert "n_ctx" in outcome.detail
     assert [e.reason for e in events if isinstance(e, DreamRejected)] == ["prompt_too_long"]
+
+
+LEDGER = """def post_entry(ledger, account, amount):
+    balance = ledger.get(account, 0)
+    if amount == 0:
+        return balance
+    ledger[account] = balance + amount
+    return ledger[account]
+"""
+
+
+def test_three_failed_cycles_jump_to_other_code(engine_with: Any, tmp_path: Path) -> None:
+    (tmp_path / "repo" / "ledger.py").write_text(LEDGER)
+    model = ScriptedModel(code=[DIFF], critic=["{}"], think="ok")  # always too short
+    engine, events = engine_with(model)
+    selected = []
+    for _ in range(4):
+        start = len(events)
+        outcome = engine.dream_once()
+        assert outcome.dream is None and outcome.rejection
+        selected.extend(e for e in events[start:] if isinstance(e, ChunkSelected))
+    assert len(selected) == 4
+    assert not any("graph jump" in e.reason for e in selected[:3])
+    assert "graph jump" in selected[3].reason
+    assert selected[3].path != selected[2].path, "the jump must change the code dreamed about"
