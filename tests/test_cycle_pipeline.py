@@ -260,7 +260,7 @@ def test_good_dreams_drill_down_a_chain_recorded_in_files_and_graph(engine_with:
 
 def test_code_too_large_for_the_context_is_a_rejection_not_a_crash(engine_with: Any) -> None:
     model = ScriptedModel(code=[DIFF], critic=['{"severity": "NONE", "issues": "ok"}'])
-    model.n_ctx = 64  # type: ignore[misc]
+    model.n_ctx = 64
     engine, events = engine_with(model)
     outcome = engine.dream_once()
     assert outcome.dream is None and outcome.rejection == "prompt_too_long"
@@ -281,7 +281,7 @@ def test_three_failed_cycles_jump_to_other_code(engine_with: Any, tmp_path: Path
     (tmp_path / "repo" / "ledger.py").write_text(LEDGER)
     model = ScriptedModel(code=[DIFF], critic=["{}"], think="ok")  # always too short
     engine, events = engine_with(model)
-    selected = []
+    selected: list[ChunkSelected] = []
     for _ in range(4):
         start = len(events)
         outcome = engine.dream_once()

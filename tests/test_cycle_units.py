@@ -319,7 +319,7 @@ def test_dead_code_focus_targets_an_unreferenced_definition() -> None:
     )
     symbols = SimpleNamespace(unreferenced=lambda: [unused])
     context = _context(None, CycleState(), random.Random(1))
-    context.services.symbols = lambda: symbols  # type: ignore[assignment,return-value]
+    context.services.symbols = lambda: symbols
     assert pick_dead_code(context) is unused
     assert "referenced nowhere" in dead_code_fact(unused)
     context.earlier = [dream(source_path="a.py", line_start=10)]
