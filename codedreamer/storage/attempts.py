@@ -12,7 +12,8 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-MAX_KEPT = 2000
+MAX_KEPT = 500
+"""Newest attempts compared with each new answer: validation embeds them every cycle."""
 MAX_TEXT = 4000
 
 
