@@ -229,6 +229,39 @@ def test_show_renders_every_section(dreams_dir: Path) -> None:
         assert text in out, text
 
 
+def test_show_renders_score_parts_critic_checks_and_the_diff(dreams_dir: Path) -> None:
+    dream = make_dream(
+        1,
+        score=71.5,
+        score_parts={"novelty": 0.8, "critic": 0.75},
+        critic_severity="minor",
+        refined=True,
+        code_checks={"diff_applies": "ok"},
+        diff="--- a/pkg/mod.py\n+++ b/pkg/mod.py\n@@ -1 +1 @@\n-x = 1\n+x = 2",
+        draft_code="x = 3",
+        drill_level=2,
+    )
+    DreamStore(dreams_dir).save_new(dream)
+    code, out, _ = invoke("dreams", "show", dream.id)
+    assert code == 0
+    for text in (
+        "Score",
+        "71.5",
+        "novelty 0.80, critic 0.75",
+        "Critic",
+        "minor",
+        "Refined",
+        "Code checks",
+        "diff_applies: ok",
+        "L2 Implementation",
+        "Diff",
+        "+x = 2",
+        "Draft code",
+        "x = 3",
+    ):
+        assert text in out, text
+
+
 def test_show_json_is_the_whole_dream(dreams_dir: Path) -> None:
     dream = make_dream(1, critique="c", symbols=["a"])
     DreamStore(dreams_dir).save_new(dream)
