@@ -375,6 +375,13 @@ def test_sorting_by_column_flips_on_the_second_choice(
         assert [d.novelty for d in board.dreams] == first[::-1]
         await pilot.press("s")  # next column
         assert board.sort_column != "novelty"
+        # A click on a header sorts by that column.
+        title_x = sum(c.get_render_width(board) for c in list(board.columns.values())[:-1])
+        await pilot.click(board, offset=(1 + title_x + 2, 1))  # inside the border
+        await pilot.pause()
+        assert board.sort_column == "title"
+        titles = [d.title.lower() for d in board.dreams]
+        assert titles == sorted(titles)
 
     run_app(make_app(settings), scenario)
 

@@ -233,8 +233,15 @@ class DreamerApp(App[None]):
             if callable(note):
                 note(event.state == "paused")
         elif isinstance(event, EngineError):
-            if not getattr(event, "fatal", False) or self.session.mode == "local":
-                self.notify(safe_line(event.message), severity="error", markup=False, timeout=8)
+            # A fatal one stopped the engine: it stays on screen until dismissed.
+            fatal = bool(getattr(event, "fatal", False))
+            self.notify(
+                safe_line(event.message),
+                title="engine stopped" if fatal else "",
+                severity="error",
+                markup=False,
+                timeout=3600 if fatal else 8,
+            )
         elif isinstance(event, Notice):
             self.notify(safe_line(event.message), markup=False, timeout=3)
         return isinstance(event, DreamSaved | CycleFinished)
