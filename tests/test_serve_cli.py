@@ -75,3 +75,65 @@ def test_serve_answers_on_loopback_with_the_terminal_page(tmp_path: Path) -> Non
     assert "Traceback" not in err
     # Without DAEMON_MODE serve runs no engine: nothing took the DATA_DIR lock.
     assert not (tmp_path / "data" / "engine.lock").exists()
+
+
+def _attached_tabs(data_dir: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if "--attach" in cmdline and str(data_dir) in cmdline and "/bin/sh" not in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+def test_stopping_serve_ends_the_tabs_it_started(tmp_path: Path) -> None:
+    import asyncio
+
+    import aiohttp
+
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DREAMER_")}
+    env |= dream_env(tmp_path)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "codedreamer", "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    data_dir = (tmp_path / "data").resolve()
+
+    async def open_tab() -> None:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(100):
+                try:
+                    async with session.ws_connect(f"http://127.0.0.1:{port}/ws") as socket:
+                        await socket.send_json(["resize", {"width": 80, "height": 24}])
+                        for _ in range(100):
+                            if _attached_tabs(data_dir):
+                                break
+                            await asyncio.sleep(0.2)
+                        started.extend(_attached_tabs(data_dir))
+                        # Stop the server while the tab is still open, as a Ctrl-C would.
+                        proc.terminate()
+                        await asyncio.to_thread(proc.wait, 20)
+                        return
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.3)
+
+    started: list[int] = []
+    try:
+        asyncio.run(open_tab())
+        assert started, "the browser tab did not start an attached TUI"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
+    deadline = time.monotonic() + 10
+    while _attached_tabs(data_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _attached_tabs(data_dir) == []
