@@ -181,7 +181,7 @@ def main() -> None:
 
         latencies: list[float] = []
         edited = files[len(files) // 3 :: max(1, len(files) // 7)][:5]
-        with LiveIndexer(src, settings, store, debounce_ms=200) as live:
+        with LiveIndexer(src, settings, store, debounce_ms=200, include_tests=True) as live:
             deadline = time.monotonic() + 10
             while live.mode != "watch" and time.monotonic() < deadline:
                 time.sleep(0.05)

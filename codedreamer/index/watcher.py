@@ -49,8 +49,11 @@ class LiveIndexer:
         poll_interval: float = 30.0,
         on_update: Callable[[IndexReport], None] | None = None,
         watch_fn: WatchFn | None = None,
+        include_tests: bool | None = None,
     ) -> None:
-        self.indexer = Indexer(codebase, settings, store, workers=1)
+        # `include_tests` must match how the index was built, or the catch-up scan would
+        # add or remove every test file (None: the INCLUDE_TESTS setting).
+        self.indexer = Indexer(codebase, settings, store, workers=1, include_tests=include_tests)
         self.debounce_ms = debounce_ms
         self.poll_interval = poll_interval
         self.on_update = on_update
