@@ -488,3 +488,26 @@ def test_q_quits_and_stops_the_session(settings: Settings, dreams: list[Dream]) 
     assert stopped == ["requested", "stopped"]
     assert session.done
     assert app.return_code == 0
+
+
+def test_an_attached_view_follows_the_daemons_dreams_dir(tmp_path: Path) -> None:
+    ours = settings_for(tmp_path / "viewer")
+    daemons = settings_for(tmp_path / "daemon")
+    theirs = write_dreams(daemons)  # the daemon's DREAMS_DIR, not ours
+    session = TuiSession(ours, EventHub(), "attached")
+    app = DreamerApp(session, clock=lambda: FIXED_NOW, refresh_dreams_every=0)
+
+    async def scenario(app: DreamerApp, pilot: Pilot[None]) -> None:
+        assert app.leaderboard.row_count == 0
+        path = daemons.dreams_dir / f"{theirs[0].id}.md"
+        session.hub.publish(
+            DreamSaved(dream_id=theirs[0].id, path=str(path), title="x", novelty=0.5)
+        )
+        await settle(pilot)
+        assert app.leaderboard.row_count == len(theirs)
+        await pilot.press("d")
+        await settle(pilot)
+        marked = DreamStore(daemons.dreams_dir).load(app.leaderboard.dreams[0].id)
+        assert marked.status == Status.DEFERRED
+
+    run_app(app, scenario)

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
@@ -212,10 +213,19 @@ class DreamerApp(App[None]):
         thoughts = self.thoughts
         reload = False
         for item in items:
-            thoughts.apply(item)
-            if isinstance(item, Event):
-                self.status.apply(item)
-                reload |= self._apply_event(item)
+            try:
+                thoughts.apply(item)
+                if isinstance(item, Event):
+                    self.status.apply(item)
+                    reload |= self._apply_event(item)
+            except Exception as exc:
+                # One event a pane cannot show must not take the whole app down.
+                log.exception("showing %r failed", type(item).__name__)
+                self.notify(
+                    safe_line(f"could not show {type(item).__name__}: {exc}"),
+                    severity="error",
+                    markup=False,
+                )
         thoughts.flush()
         self.status_line.refresh_line()
         if reload:
@@ -244,7 +254,23 @@ class DreamerApp(App[None]):
             )
         elif isinstance(event, Notice):
             self.notify(safe_line(event.message), markup=False, timeout=3)
+        if isinstance(event, DreamSaved) and self.session.mode == "attached":
+            self._follow_dreams_dir(Path(event.path).parent)
         return isinstance(event, DreamSaved | CycleFinished)
+
+    def _follow_dreams_dir(self, directory: Path) -> None:
+        """An attached view reads the dreams where the daemon writes them.
+
+        The daemon's DREAMS_DIR may differ from this process's settings (another working
+        directory, another .env); its DreamSaved events say where the files are.
+        """
+        if directory == Path() or directory.resolve() == self.store.dreams_dir.resolve():
+            return
+        from codedreamer.storage.store import DreamStore
+
+        self._store = DreamStore(directory)
+        self.settings = self.settings.model_copy(update={"dreams_dir": directory})
+        self.notify(safe_line(f"showing the daemon's dreams in {directory}"), markup=False)
 
     def _tick(self) -> None:
         if self.status.state == "waiting" or self.quitting:
