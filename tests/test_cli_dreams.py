@@ -448,3 +448,22 @@ def test_dreams_reflect_with_an_unknown_id_is_a_usage_error(dreams_dir: Path) ->
     result = run_cli(dreams_dir, "dreams", "reflect", "20250101-000000-00000000")
     assert result.returncode == 2
     assert "no dream 20250101-000000-00000000" in result.stderr
+
+
+def test_briefing_puts_verified_dreams_first_within_their_priority(dreams_dir: Path) -> None:
+    store = DreamStore(dreams_dir)
+    newer = make_dream(1, priority=Priority.HIGH, title="Newer, unverified")
+    older = make_dream(
+        2,
+        priority=Priority.HIGH,
+        title="Older, verified",
+        verification={"status": "verified", "reason": "applies and parses"},
+    )
+    for dream in (newer, older):
+        store.save_new(dream)
+    code, out, _ = invoke("briefing", "--hours", "12")
+    assert code == 0
+    assert out.index("Older, verified") < out.index("Newer, unverified")
+    assert "✔ verified" in out
+    data = json.loads(invoke("briefing", "--hours", "12", "--json")[1])
+    assert [d["id"] for d in data["groups"]["high"]] == [older.id, newer.id]

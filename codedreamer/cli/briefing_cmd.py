@@ -48,7 +48,11 @@ def briefing(
     now = datetime.now(UTC)
     recent = store.recent(hours, now=now)
     warn_corrupt(recent.corrupt)
-    groups = group_by_priority(recent.dreams)
+    # Within each priority, dreams whose patch verified come first: they are ready to apply.
+    groups = {
+        priority: sorted(members, key=lambda d: d.verification.get("status") != "verified")
+        for priority, members in group_by_priority(recent.dreams).items()
+    }
     since = now - timedelta(hours=hours)
 
     if as_json:
@@ -87,6 +91,8 @@ def briefing(
         for dream in members:
             line = Text("• ")
             line.append(safe_line(dream.title) or "(untitled)", style="bold")
+            if dream.verification.get("status") == "verified":
+                line.append("  ✔ verified", style="green")
             if dream.status.value != "pending":
                 line.append(f"  [{dream.status.value}]", style=STATUS_STYLES[dream.status.value])
             console.print(line)
