@@ -77,6 +77,8 @@ class Services:
     graph: Callable[[], KnowledgeGraph | None]
     memory: Callable[[], TemporalMemory | None]
     name_exists: Callable[[str], bool]
+    path_exists: Callable[[str], bool] = lambda path: False
+    """Whether a cited path is an indexed file (or the last parts of one)."""
     symbols: Callable[[], SymbolLookup | None] = lambda: None
     change_graph: Callable[[Callable[[KnowledgeGraph], object]], bool] = lambda change: False
     """Apply a change to the graph and save it (retried on a concurrent save); True if saved."""

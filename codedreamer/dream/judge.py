@@ -46,6 +46,9 @@ def judge_step(context: CycleContext) -> None:
         language=chunk.language,
         finish_reason=context.think.finish_reason,
         category=context.focus.name,
+        seed_path=chunk.path,
+        seed_lines=(chunk.start_line, chunk.end_line),
+        path_exists=context.services.path_exists,
     )
     context.checks = {**verdict.checks, "finish_reason": context.think.finish_reason}
     context.novelty = verdict.novelty

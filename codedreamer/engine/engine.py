@@ -127,6 +127,7 @@ class Engine:
         self._graph: KnowledgeGraph | None = None
         self._graph_broken = False
         self._known_names: frozenset[str] | None = None
+        self._known_paths: frozenset[str] | None = None
         self._live: LiveIndexer | None = None
         # Set by the watcher thread, read by the cycle thread: a plain flag is enough.
         self._index_changed = False
@@ -186,6 +187,7 @@ class Engine:
                 self._index.close()
                 self._index = None
             self._known_names = None
+            self._known_paths = None
         graph = self._load_graph()
         if graph is not None and (report is not None or len(graph) == 0):
             self._change_graph(self._backfill)
@@ -225,6 +227,7 @@ class Engine:
         with self._changed_lock:
             paths, self._changed_paths = self._changed_paths, set()
         self._known_names = None
+        self._known_paths = None
         if paths:
             from codedreamer.memory.code_sync import sync_changed_paths
 
@@ -317,6 +320,7 @@ class Engine:
             graph=self._load_graph,
             memory=self._load_memory,
             name_exists=self._name_exists,
+            path_exists=self._path_exists,
             symbols=self._symbols,
             change_graph=self._change_graph,
             codebase_root=str(self.codebase),
@@ -528,6 +532,16 @@ class Engine:
         if self._known_names is None:
             self._known_names = frozenset(self.index.name_counts())
         return name in self._known_names
+
+    def _path_exists(self, path: str) -> bool:
+        """Whether a cited path is an indexed file or the last parts of one (`mod.py`)."""
+        if self._known_paths is None:
+            suffixes: set[str] = set()
+            for indexed in self.index.chunk_paths():
+                parts = indexed.split("/")
+                suffixes.update("/".join(parts[i:]) for i in range(len(parts)))
+            self._known_paths = frozenset(suffixes)
+        return path.strip().lstrip("./") in self._known_paths
 
     def _reject(self, reason: str, detail: str) -> CycleOutcome:
         self._sink(DreamRejected(reason=reason, detail=detail))
