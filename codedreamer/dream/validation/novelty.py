@@ -21,6 +21,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from codedreamer.dream.validation.answer import code_line_numbers
@@ -74,9 +75,13 @@ def containment(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / min(len(a), len(b))
 
 
-def comparable_text(text: str, seed_code: str = "") -> str:
-    """The answer without template text and without lines copied from the seed code."""
-    seed_lines = {normalise(line) for line in seed_code.split("\n") if len(line.strip()) > 3}
+@lru_cache(maxsize=4096)
+def _template_free_lines(text: str) -> tuple[str, ...]:
+    """The answer's lines without fences, placeholders, labels and step numbers.
+
+    Cached by text: every cycle compares with every earlier dream, and their texts do not
+    change (measured: 0.35 s for 1000 earlier dreams uncached, most of it here).
+    """
     in_code = code_line_numbers(text)
     kept: list[str] = []
     for number, line in enumerate(text.split("\n")):
@@ -84,11 +89,17 @@ def comparable_text(text: str, seed_code: str = "") -> str:
             continue
         if number not in in_code:
             line = _STEP.sub("", _LABEL.sub("", line))
-        if normalise(line) in seed_lines:
-            continue
         if line.strip():
             kept.append(line.strip())
-    return "\n".join(kept)
+    return tuple(kept)
+
+
+def comparable_text(text: str, seed_code: str = "") -> str:
+    """The answer without template text and without lines copied from the seed code."""
+    seed_lines = {normalise(line) for line in seed_code.split("\n") if len(line.strip()) > 3}
+    return "\n".join(
+        line for line in _template_free_lines(text) if normalise(line) not in seed_lines
+    )
 
 
 @dataclass(frozen=True)
