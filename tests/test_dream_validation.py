@@ -10,6 +10,9 @@ from collections.abc import Callable
 
 import pytest
 
+from codedreamer.dream.focus import FOCUS_AREAS
+from codedreamer.dream.prompts import THINK_SYSTEM, SeedCode, code_block, think_task
+from codedreamer.dream.stages import run_stage
 from codedreamer.dream.validation import (
     REASONS,
     EarlierDream,
@@ -17,6 +20,10 @@ from codedreamer.dream.validation import (
     Verdict,
     validate_insight,
 )
+from codedreamer.dream.validation.structure import is_placeholder
+from codedreamer.dream.validation.truncation import is_torn
+from codedreamer.models.data import ChatMessage
+from codedreamer.models.runtime import ChatModel
 
 SEED = """def parse_header(raw_bytes, encoding):
     if not raw_bytes:
@@ -56,7 +63,8 @@ def judge(
     symbols: tuple[str, ...] = ("Inventory.add_item",),
     earlier: list[EarlierDream] | None = None,
     exists: Callable[[str], bool] | None = INDEX_NAMES.__contains__,
-    **extra: object,
+    extra: dict[str, object] | None = None,
+    **more: object,
 ) -> Verdict:
     return validate_insight(
         text,
@@ -66,7 +74,8 @@ def judge(
         novelty_threshold=0.4,
         name_exists=exists,
         language="python",
-        **extra,  # type: ignore[arg-type]
+        **(extra or {}),  # type: ignore[arg-type]
+        **more,  # type: ignore[arg-type]
     )
 
 
@@ -208,12 +217,12 @@ def test_cited_files_and_lines_must_exist() -> None:
     def path_exists(name: str) -> bool:
         return any(p == name or p.endswith("/" + name) for p in paths)
 
-    where = {"seed_path": "stock/inventory.py", "seed_lines": (1, 15)}
-    assert judge(text, path_exists=path_exists, **where).accepted
-    verdict = judge(text, path_exists=lambda name: False, **where)
+    where: dict[str, object] = {"seed_path": "stock/inventory.py", "seed_lines": (1, 15)}
+    assert judge(text, path_exists=path_exists, extra=where).accepted
+    verdict = judge(text, path_exists=lambda name: False, extra=where)
     assert verdict.reason == "bad_citation" and "ledger.py" in verdict.detail
     far = text.replace("lines 5-8", "lines 120-130")
-    verdict = judge(far, path_exists=path_exists, **where)
+    verdict = judge(far, path_exists=path_exists, extra=where)
     assert verdict.reason == "bad_citation" and "lines 120-130" in verdict.detail
 
 
@@ -266,3 +275,29 @@ def test_rejection_counts_count_per_reason_and_round_trip() -> None:
         RejectionCounts.from_dict({"accepted": 1, "rejected": {"x": -1}})
     with pytest.raises(ValueError):
         RejectionCounts.from_dict({"accepted": "many"})
+
+
+@pytest.mark.model
+def test_real_answers_of_the_bundled_model_get_a_named_verdict_and_never_a_torn_text(
+    bundled_chat_model: ChatModel,
+) -> None:
+    seed = SeedCode("shop/inventory.py", "python", 1, 15, "Inventory", INVENTORY)
+    messages = [
+        ChatMessage("system", THINK_SYSTEM),
+        ChatMessage("user", think_task(FOCUS_AREAS[0]) + "\n\n" + code_block(seed)),
+    ]
+    result = run_stage(
+        bundled_chat_model,
+        messages,
+        stage="think",
+        max_tokens=64,
+        temperature=0.0,
+        repeat_penalty=1.15,
+        sink=lambda event: None,
+    )
+    assert result.finish_reason in {"stop", "length", "loop"} and result.text
+    verdict = judge(result.text, finish_reason=result.finish_reason)
+    assert verdict.reason in {"ok", *REASONS}, verdict
+    if verdict.accepted:
+        assert not is_torn(verdict.text) and verdict.title
+        assert not is_placeholder(verdict.title)
