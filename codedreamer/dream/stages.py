@@ -25,7 +25,7 @@ legitimately add nothing (half of a multi-byte character), but not dozens in a r
 DEFAULT_BASE_SECONDS = 120.0
 DEFAULT_SECONDS_PER_TOKEN = 1.0
 """The default wall-time limit is DEFAULT_BASE_SECONDS plus this per allowed token: 1
-token/s. The bundled model managed about 1.3 tokens/s on two cores shared by eight busy
+token/s. The bundled model managed 0.9-1.3 tokens/s on two cores shared by eight busy
 processes (measured), so only a stuck stage hits it; a stall of empty pieces is caught
 much sooner by DEFAULT_MAX_EMPTY_PIECES."""
 
