@@ -386,3 +386,16 @@ def test_rescoring_follows_the_users_marks() -> None:
     assert disliked.score < neutral.score < liked.score
     assert liked.score_parts["feedback"] == pytest.approx(0.8)
     assert liked.score == total(liked.score_parts)
+
+
+def test_a_target_resolves_to_the_chunk_that_overlaps_it_most() -> None:
+    from codedreamer.dream.select import chunk_for_target
+
+    def chunk(start: int, end: int, content: str = "x") -> Any:
+        return SimpleNamespace(start_line=start, end_line=end, content=content)
+
+    chunks = [chunk(1, 10), chunk(11, 30), chunk(31, 40, "y" * 500)]
+    assert chunk_for_target(chunks, Target("a.py", 12, 35, "drill")) is chunks[1]
+    # A whole-file target (a file node, lines 0-0) takes the file's largest chunk.
+    assert chunk_for_target(chunks, Target("a.py", 0, 0, "jump")) is chunks[2]
+    assert chunk_for_target([], Target("a.py", 1, 2, "gone")) is None
