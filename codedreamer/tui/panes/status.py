@@ -157,9 +157,14 @@ class StatusLine(Static):
         super().__init__(**kwargs)
         self.status = status
         self._clock = clock
+        self._shown: tuple[str, tuple[object, ...]] | None = None
 
     def on_mount(self) -> None:
         self.refresh_line()
 
     def refresh_line(self) -> None:
-        self.update(render_status(self.status, self._clock()))
+        line = render_status(self.status, self._clock())
+        key = (line.plain, tuple(line.spans))
+        if key != self._shown:
+            self._shown = key
+            self.update(line, layout=False)  # always one line: no layout pass needed

@@ -75,6 +75,8 @@ class ThoughtStream(Vertical):
         self._code = Content("")
         self._chunk = Content("")
         self._dirty = False
+        self._shown: dict[str, tuple[str, tuple[object, ...]]] = {}
+        self._stream_lines = -1
 
     def compose(self) -> ComposeResult:
         yield Static(id="stage-line")
@@ -184,19 +186,37 @@ class ThoughtStream(Vertical):
         return Content.assemble(*[(text, style) if style else text for text, style in self._parts])
 
     def flush(self) -> None:
-        """Repaint what changed since the last frame (called by the app once per frame)."""
+        """Repaint what changed since the last frame (called by the app once per frame).
+
+        Only a change of height needs a layout pass (which repaints the whole screen); the
+        one-line labels and a stream that did not gain a line repaint just themselves.
+        """
         if not self._dirty or not self.is_mounted:
             return
         self._dirty = False
-        self.query_one("#stage-line", Static).update(self.stage_line())
-        self.query_one("#chunk-line", Static).update(self._chunk)
+        self._update("#stage-line", self.stage_line(), layout=False)
+        self._update("#chunk-line", self._chunk, layout=False)
         code = self.query_one("#code", Static)
-        code.update(self._code)
-        code.display = bool(self._code.plain)
+        if self._update("#code", self._code, layout=True):
+            code.display = bool(self._code.plain)
         scroll = self.query_one("#stream-scroll", VerticalScroll)
         # Follow new text only while the reader is at the end: scrolling up to reread
         # something must not be yanked back by the next token.
         following = scroll.scroll_y >= scroll.max_scroll_y - 1
-        self.query_one("#stream", Static).update(self.stream_content())
-        if following:
+        stream = self.stream_content()
+        width = max(1, scroll.scrollable_content_region.width)
+        lines = len(stream.wrap(width)) if stream.plain else 0
+        grew = lines != self._stream_lines
+        self._stream_lines = lines
+        self._update("#stream", stream, layout=grew)
+        if following and grew:
             scroll.call_after_refresh(scroll.scroll_end, animate=False, immediate=True)
+
+    def _update(self, selector: str, content: Content, *, layout: bool) -> bool:
+        """Set a label's content if it changed; True if it did."""
+        key = (content.plain, tuple(content.spans))
+        if self._shown.get(selector) == key:
+            return False
+        self._shown[selector] = key
+        self.query_one(selector, Static).update(content, layout=layout)
+        return True
