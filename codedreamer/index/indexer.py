@@ -90,6 +90,8 @@ class IndexReport:
     secrets_redacted: int = 0
     """Secret values (tokens, keys, passwords) replaced in file text before indexing."""
     files_with_secrets: int = 0
+    changed_paths: tuple[str, ...] = ()
+    """Files re-read or removed by this run (hash-unchanged ones included), for graph sync."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -483,6 +485,7 @@ class Indexer:
             maintain_seconds=maintain_seconds,
             secrets_redacted=tally.secrets,
             files_with_secrets=tally.secret_files,
+            changed_paths=tuple(sorted({job.rel for job in jobs} | set(removed))),
         )
         if progress is not None:
             progress(
@@ -539,6 +542,7 @@ class Indexer:
             truncated_chunks=tally.truncated,
             parse_fallbacks=tally.fallbacks,
             seconds=time.perf_counter() - started,
+            changed_paths=tuple(sorted({job.rel for job in jobs} | set(removed))),
         )
 
     def _classify(self, path: Path) -> tuple[str | None, FileEntry | Skipped | None]:
@@ -775,13 +779,19 @@ def ensure_index(
     codebase: Path,
     settings: Settings,
     progress: Callable[[IndexProgress], None] | None = None,
+    *,
+    build_ann: bool = True,
 ) -> IndexReport | None:
-    """Auto-index on start: wipe if CLEAR_INDEX_ON_START, index if empty or stale, else None."""
+    """Auto-index on start: wipe if CLEAR_INDEX_ON_START, index if empty or stale, else None.
+
+    `build_ann=False` leaves the ANN index to the live watcher's idle maintenance, so the
+    first dream does not wait for an index that exact search does without.
+    """
     store = open_index(settings)
     try:
         indexer = Indexer(codebase, settings, store)
         if settings.clear_index_on_start or store.count() == 0 or indexer.is_stale():
-            return indexer.run(progress, clear=settings.clear_index_on_start)
+            return indexer.run(progress, clear=settings.clear_index_on_start, build_ann=build_ann)
         return None
     finally:
         store.close()

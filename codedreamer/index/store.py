@@ -841,6 +841,49 @@ class IndexStore:
         matrix = np.asarray(flat, dtype=np.float32).reshape(table.num_rows, self.embedder.dim)
         return [str(v) for v in table.column("id").to_pylist()], matrix
 
+    def path_vectors(
+        self, paths: Sequence[str]
+    ) -> tuple[list[tuple[str, str, str]], npt.NDArray[np.float32]]:
+        """(path, kind, qualified name) and unit vector of every chunk of `paths` (a live edit)."""
+        dim = self.embedder.dim
+        if self._chunks is None or not paths:
+            return [], np.zeros((0, dim), dtype=np.float32)
+        listed = ", ".join(_sql(p) for p in paths)
+        table = (
+            self._chunks.search()
+            .where(f"path IN ({listed})", prefilter=True)
+            .select(["path", "kind", "qualified_name", "vector"])
+            .limit(None)
+            .to_arrow()
+        )
+        flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        matrix = np.asarray(flat, dtype=np.float32).reshape(table.num_rows, dim)
+        keys = list(
+            zip(
+                table.column("path").to_pylist(),
+                table.column("kind").to_pylist(),
+                table.column("qualified_name").to_pylist(),
+                strict=True,
+            )
+        )
+        return keys, matrix
+
+    def nearest_locations(
+        self, vector: npt.NDArray[np.float32], k: int
+    ) -> list[tuple[tuple[str, str, str], float]]:
+        """The `k` chunks nearest to `vector`: ((path, kind, qualified name), cosine similarity)."""
+        if self._chunks is None or k <= 0 or not np.any(vector):
+            return []
+        builder = self._chunks.search(vector, vector_column_name="vector").distance_type("cosine")
+        if self.has_vector_index():
+            builder = builder.nprobes(4)
+        table = builder.select(["path", "kind", "qualified_name", "_distance"]).limit(k).to_arrow()
+        columns = [table.column(c).to_pylist() for c in ("path", "kind", "qualified_name")]
+        distances = table.column("_distance").to_pylist()
+        return [
+            ((p, kd, q), 1.0 - float(d)) for p, kd, q, d in zip(*columns, distances, strict=True)
+        ]
+
     def chunk_locations(self) -> dict[str, tuple[str, str, str]]:
         """Chunk id -> (path, kind, qualified name), without the text."""
         if self._chunks is None:
