@@ -363,6 +363,20 @@ def test_command_palette_runs_every_action(settings: Settings, dreams: list[Drea
         session.shutdown()
 
 
+def test_focus_keys_move_between_the_dream_lists(settings: Settings, dreams: list[Dream]) -> None:
+    async def scenario(app: DreamerApp, pilot: Pilot[None]) -> None:
+        await pilot.press("T")
+        assert app.focused is app.timeline
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DreamScreen)
+        assert app.screen.dream.id == app.timeline.dreams[0].id  # the newest
+        await pilot.press("escape", "l")
+        assert app.focused is app.leaderboard
+
+    run_app(make_app(settings), scenario)
+
+
 def test_sorting_by_column_flips_on_the_second_choice(
     settings: Settings, dreams: list[Dream]
 ) -> None:
