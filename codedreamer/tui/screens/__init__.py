@@ -1,0 +1,1 @@
+"""Screens pushed over the main screen: a whole dream, the filter prompt."""
