@@ -356,10 +356,24 @@ def test_score_is_the_documented_weighted_sum_of_its_parts() -> None:
         "priority": 0.75,
         "centrality": 0.5,
         "feedback": 0.5,
-        "verification": 1.0,
+        "verification": 0.8,
     }
-    expected = 100 * (0.25 * 0.8 + 0.2 * 0.75 + 0.25 * 0.75 + 0.1 * 0.5 + 0.1 * 0.5 + 0.1 * 1.0)
+    expected = 100 * (0.25 * 0.8 + 0.2 * 0.75 + 0.25 * 0.75 + 0.1 * 0.5 + 0.1 * 0.5 + 0.1 * 0.8)
     assert total(parts) == pytest.approx(expected)
+    # A real verification in a scratch tree outranks the in-memory checks, either way.
+    common = {
+        "novelty": 0.8,
+        "severity": "minor",
+        "refined": False,
+        "priority": "high",
+        "centrality": 0.5,
+        "feedback": 0.5,
+        "checks": {"diff_applies": "ok", "parses": "ok"},
+    }
+    verified = score_parts(**common, verification={"status": "verified"})  # type: ignore[arg-type]
+    failed = score_parts(**common, verification={"status": "failed"})  # type: ignore[arg-type]
+    assert verified["verification"] == 1.0 and failed["verification"] == 0.0
+    assert total(failed) < total(parts) < total(verified)
     worse = score_parts(
         novelty=0.8,
         severity="major",

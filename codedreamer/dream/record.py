@@ -115,6 +115,7 @@ def reflect_step(context: CycleContext) -> None:
         centrality=centrality_of(context, chunk.path, chunk.qualified_name),
         feedback=tally(context.earlier).category(dream.category),
         checks=dream.code_checks,
+        verification=dream.verification,
     )
     dream.score_parts = parts
     dream.score = total(parts)

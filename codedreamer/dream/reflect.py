@@ -92,5 +92,6 @@ def rescore(
         centrality=centrality(dream) if centrality is not None else old.get("centrality", 0.0),
         feedback=feedback.category(dream.category),
         checks=dream.code_checks,
+        verification=dream.verification,
     )
     return replace(dream, score_parts=parts, score=total(parts))

@@ -9,7 +9,9 @@
 | priority     | 0.25   | CRITICAL 1.0, HIGH 0.75, MEDIUM 0.5, LOW 0.25, unranked 0.4  |
 | centrality   | 0.10   | the code node's entanglement / the most entangled code's     |
 | feedback     | 0.10   | user's acceptance rate for the category (0.5 with no marks)  |
-| verification | 0.10   | diff applies+parses 1.0, applies 0.8, code only 0.5, fails 0 |
+| verification | 0.10   | verified in a scratch tree 1.0, verification failed 0;       |
+|              |        | else in-memory: diff applies+parses 0.8, applies 0.6, code   |
+|              |        | only 0.5, no code 0.3, fails 0                               |
 
 The parts are stored in `score_parts` so every view shows why a dream ranks where it does
 (docs/dream_cycle.md). Pure functions.
@@ -37,10 +39,18 @@ def critic_part(severity: str, refined: bool) -> float:
     return min(1.0, value + REFINED_BONUS) if refined else value
 
 
-def verification_part(checks: Mapping[str, str]) -> float:
+def verification_part(
+    checks: Mapping[str, str], verification: Mapping[str, str] | None = None
+) -> float:
+    """A real verification (verify/) outranks the Code stage's in-memory checks."""
+    status = (verification or {}).get("status", "")
+    if status == "verified":
+        return 1.0
+    if status == "failed":
+        return 0.0
     applies = checks.get("diff_applies", "")
     if applies.startswith("ok"):
-        return 1.0 if checks.get("parses", "ok").startswith(("ok", "not checked")) else 0.8
+        return 0.8 if checks.get("parses", "ok").startswith(("ok", "not checked")) else 0.6
     if applies.startswith("fails") or checks.get("existing_matches", "").startswith("fails"):
         return 0.0
     return 0.5 if checks.get("format") == "code" else 0.3
@@ -61,6 +71,7 @@ def score_parts(
     centrality: float,
     feedback: float,
     checks: Mapping[str, str],
+    verification: Mapping[str, str] | None = None,
 ) -> dict[str, float]:
     return {
         "novelty": round(max(0.0, min(1.0, novelty)), 4),
@@ -68,7 +79,7 @@ def score_parts(
         "priority": PRIORITY_VALUE.get(priority, PRIORITY_VALUE["unranked"]),
         "centrality": round(centrality, 4),
         "feedback": round(feedback, 4),
-        "verification": verification_part(checks),
+        "verification": verification_part(checks, verification),
     }
 
 

@@ -11,14 +11,6 @@ from collections.abc import Mapping
 
 from codedreamer.dream.score import verification_part
 
-VERIFIED_PART = 1.0
-FAILED_PART = 0.0
-
 
 def verified_part(verification: Mapping[str, str], checks: Mapping[str, str]) -> float:
-    status = verification.get("status", "")
-    if status == "verified":
-        return VERIFIED_PART
-    if status == "failed":
-        return FAILED_PART
-    return verification_part(checks)
+    return verification_part(checks, verification)
