@@ -36,7 +36,8 @@ def judge_step(context: CycleContext) -> None:
     verdict = validate_insight(
         context.think.text,
         seed_code=chunk.content,
-        symbols=[chunk.symbol, chunk.qualified_name],
+        # The first name is the topic key: the qualified one, as earlier dreams store it.
+        symbols=[chunk.qualified_name or chunk.symbol, chunk.symbol],
         earlier=[
             *earlier_for_validation(context.earlier, context.parent),
             *context.services.attempts(),

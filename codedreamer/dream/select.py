@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from codedreamer.dream.context import CycleContext, Target
-from codedreamer.dream.selection import Candidate, choose
+from codedreamer.dream.selection import Candidate, choose, is_code
 from codedreamer.errors import UsageError
 from codedreamer.events import ChunkSelected
 
@@ -81,8 +81,15 @@ def select_step(context: CycleContext) -> None:
             now=time.time(),
         )
         if choice is None:
-            # Only tiny or non-code chunks in the sample: any of them beats dreaming about nothing.
-            context.chunk = max(sample, key=lambda c: len(c.content))
+            # Only tiny or already-dreamed code in the sample: the largest piece of code
+            # beats dreaming about nothing; docs and config are never seeds.
+            code = [c for c in candidates if is_code(c)]
+            if not code:
+                raise UsageError(
+                    f"nothing to dream about: {len(sample)} sampled chunks held no project "
+                    "code (only docs, config or build files)"
+                )
+            context.chunk = by_key[max(code, key=lambda c: len(c.content)).key]
             context.selection_reason = "only small chunks sampled"
         else:
             context.chunk, context.selection_reason = by_key[choice.key], choice.reason
