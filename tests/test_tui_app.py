@@ -525,3 +525,25 @@ def test_an_attached_view_follows_the_daemons_dreams_dir(tmp_path: Path) -> None
         assert marked.status == Status.DEFERRED
 
     run_app(app, scenario)
+
+
+def test_quit_from_the_command_palette(settings: Settings, dreams: list[Dream]) -> None:
+    session = TuiSession(settings, EventHub(), "viewer")
+    app = DreamerApp(session, clock=lambda: FIXED_NOW, refresh_dreams_every=0)
+
+    async def main() -> None:
+        async with app.run_test() as pilot:
+            await settle(pilot)
+            await pilot.press("ctrl+p")
+            await pilot.pause(0.2)
+            await pilot.press(*"Quit")
+            await pilot.pause(0.5)
+            await pilot.press("enter")
+            for _ in range(100):
+                if not app.is_running:
+                    break
+                await asyncio.sleep(0.02)
+            assert not app.is_running
+
+    asyncio.run(main())
+    assert session.done
