@@ -201,6 +201,11 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_EXCLUDE_PATTERNS),
         description="Comma-separated gitignore-style patterns never indexed.",
     )
+    include_tests: bool = Field(
+        False,
+        description="Index test files too (test/, __tests__/, *_test.go, *.spec.ts, ...); "
+        "EXCLUDE_PATTERNS still apply.",
+    )
     clear_index_on_start: bool = Field(False, description="Wipe the index when starting.")
     chunk_size: int = Field(
         3000,

@@ -383,9 +383,13 @@ class Engine:
             target = (root / path).resolve()
             if not target.is_relative_to(root):
                 return None
-            return target.read_text(encoding="utf-8")
+            text = target.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError, ValueError):
             return None
+        from codedreamer.index.secrets import redact_secrets
+
+        # The file goes into prompts: secrets are redacted as they are in the index.
+        return redact_secrets(path, text).text
 
     def dream_once(
         self, *, cancel: threading.Event | None = None, max_tokens: int | None = None
