@@ -72,9 +72,11 @@ class DreamsLoaded(Message):
 
 
 class DreamMarked(Message):
-    def __init__(self, dream: Dream) -> None:
+    def __init__(self, dream: Dream, *, quiet: bool = False) -> None:
         super().__init__()
         self.dream = dream
+        self.quiet = quiet
+        """Refresh the dream only: no cursor move, no notification (the caller says more)."""
 
 
 class GraphLoaded(Message):
@@ -102,6 +104,7 @@ class DreamerApp(App[None]):
         Binding("s", "next_sort", "Sort", show=False, id="app.sort"),
         Binding("l", "focus_pane('leaderboard')", "Leaderboard", show=False),
         Binding("T", "focus_pane('timeline')", "Timeline", show=False),
+        Binding("b", "apply_branch", "Branch", show=False, id="app.apply_branch"),
     ]
 
     CSS = """
@@ -356,7 +359,7 @@ class DreamerApp(App[None]):
         dream = message.dream
         self.dreams = [dream if d.id == dream.id else d for d in self.dreams]
         table = self.selected_table()
-        was_selected = table.selected_dream_id == dream.id
+        was_selected = table.selected_dream_id == dream.id and not message.quiet
         self._show_dreams()
         if was_selected and table.cursor_row < len(table.dreams) - 1 and table.has_focus:
             # Triage flow: after a mark, the next dream is ready for the next key.
@@ -364,10 +367,62 @@ class DreamerApp(App[None]):
         screen = self.screen
         if isinstance(screen, DreamScreen) and screen.dream.id == dream.id:
             screen.show_dream(dream)
+        if message.quiet:
+            return
         self.notify(
             safe_line(f"{Status(dream.status).value}: {dream.title or dream.id}"),
             markup=False,
             timeout=2,
+        )
+
+    def action_apply_branch(self) -> None:
+        """Verify the selected dream if needed, then commit it on branch dream/<id>."""
+        dream_id = self.selected_table().selected_dream_id
+        if not dream_id:
+            self.notify("no dream selected", severity="warning")
+            return
+        self.notify("verifying and applying on a branch…", timeout=2)
+        self._apply_to_branch(dream_id)
+
+    @work(thread=True, group="marks", exit_on_error=False)
+    def _apply_to_branch(self, dream_id: str) -> None:
+        # A scratch clone and git plumbing: the user's checkout, index and branch stay as
+        # they are (codedreamer/verify/). Seconds of work, so never on the UI thread.
+        from codedreamer.verify.branch import apply_dream
+        from codedreamer.verify.to_diff import index_lookup
+        from codedreamer.verify.verifier import verify_dream
+
+        settings = self.session.settings
+        codebase = self.session.codebase or settings.codebase_path or Path.cwd()
+        try:
+            dream = self.store.load(dream_id)
+            if dream.verification.get("status") != "verified":
+                checked = verify_dream(
+                    self.store,
+                    dream_id,
+                    codebase=codebase,
+                    command=settings.verify_command,
+                    timeout=settings.verify_timeout_sec,
+                    lookup=index_lookup(settings),
+                )
+                if checked.status != "verified":
+                    self.post_message(DreamMarked(self.store.load(dream_id), quiet=True))
+                    self.notify(
+                        safe_line(f"not applied: {checked.status}: {checked.reason}"),
+                        severity="warning",
+                        markup=False,
+                        timeout=6,
+                    )
+                    return
+            result = apply_dream(self.store, dream_id, codebase=codebase)
+        except CodeDreamerError as exc:
+            self.notify(safe_line(f"not applied: {exc}"), severity="error", markup=False)
+            return
+        self.post_message(DreamMarked(result.dream, quiet=True))
+        self.notify(
+            safe_line(f"applied on branch {result.branch} ({result.commit[:10]})"),
+            markup=False,
+            timeout=6,
         )
 
     @on(DreamTable.OpenRequested)
@@ -538,6 +593,11 @@ class DreamerApp(App[None]):
                 lambda: self.selected_table().action_mark("pending"),
             ),
             PaletteCommand("Open dream", "Read the selected dream (enter)", self.open_dream),
+            PaletteCommand(
+                "Apply dream on a branch",
+                "Verify the selected dream's patch and commit it on branch dream/<id> (b)",
+                self.action_apply_branch,
+            ),
             PaletteCommand(
                 "Filter dreams", "Filter by text, status or category (/)", self.action_filter
             ),
