@@ -467,3 +467,17 @@ def test_briefing_puts_verified_dreams_first_within_their_priority(dreams_dir: P
     assert "✔ verified" in out
     data = json.loads(invoke("briefing", "--hours", "12", "--json")[1])
     assert [d["id"] for d in data["groups"]["high"]] == [older.id, newer.id]
+
+
+def test_list_filters_by_category_and_minimum_score(dreams_dir: Path) -> None:
+    store = DreamStore(dreams_dir)
+    wanted = make_dream(1, category="security", score=72.5, title="Wanted")
+    low = make_dream(2, category="security", score=30.0, title="Low score")
+    other = make_dream(3, category="bugs", score=90.0, title="Other category")
+    for dream in (wanted, low, other):
+        store.save_new(dream)
+    code, out, _ = invoke("dreams", "list", "--category", "security", "--min-score", "50", "--json")
+    assert code == 0
+    assert [d["id"] for d in json.loads(out)["dreams"]] == [wanted.id]
+    bad_code, _, err = invoke("dreams", "list", "--min-score", "nan")
+    assert bad_code == 2 and "--min-score" in err

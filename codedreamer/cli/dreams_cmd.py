@@ -7,7 +7,6 @@ characters are made visible instead of being sent to the terminal.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +27,6 @@ WIDE_TABLE = 100  # terminal columns from which `dreams list` also shows a Creat
 
 # C0/C1 controls (except newline and tab) and bidi overrides ("trojan source") would let a
 # dream recolour the terminal, move the cursor or reorder what the user reads.
-_UNSAFE_CHARS = re.compile("[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f\\u202a-\\u202e\\u2066-\\u2069]")
 
 PRIORITY_STYLES = {
     "critical": "bold red",
@@ -74,12 +72,9 @@ def dreams_group(app: typer.Typer) -> typer.Typer:
 
 def printable(text: str) -> str:
     """`text` with terminal control characters shown as `\\xNN` / `\\uNNNN` escapes."""
+    from codedreamer.safe_text import safe_text
 
-    def escape(match: re.Match[str]) -> str:
-        code = ord(match.group())
-        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-    return _UNSAFE_CHARS.sub(escape, text)
+    return safe_text(text)
 
 
 def store_from(ctx: typer.Context) -> DreamStore:
@@ -189,6 +184,10 @@ def list_dreams(
     priority: str | None = typer.Option(
         None, "--priority", "-p", help="Only this priority: critical, high, medium, low, unranked."
     ),
+    category: str | None = typer.Option(None, "--category", help="Only this category."),
+    min_score: float | None = typer.Option(
+        None, "--min-score", min=0.0, max=100.0, help="Only dreams scoring at least this."
+    ),
     limit: int = typer.Option(
         DEFAULT_LIMIT, "--limit", "-n", min=0, help="Show at most this many (0 = all)."
     ),
@@ -202,7 +201,13 @@ def list_dreams(
     store = store_from(ctx)
     listed = store.list()
     warn_corrupt(listed.corrupt)
-    matching = filter_dreams(listed.dreams, status=wanted_status, priority=wanted_priority)
+    matching = filter_dreams(
+        listed.dreams,
+        status=wanted_status,
+        priority=wanted_priority,
+        category=category,
+        min_score=min_score,
+    )
     _print_listing(
         store,
         listed,

@@ -50,6 +50,8 @@ def filter_dreams(
     *,
     status: Status | None = None,
     priority: Priority | None = None,
+    category: str | None = None,
+    min_score: float | None = None,
 ) -> list[Dream]:
     """The dreams matching every given criterion, in their original order."""
     return [
@@ -57,6 +59,8 @@ def filter_dreams(
         for dream in dreams
         if (status is None or dream.status == status)
         and (priority is None or dream.priority == priority)
+        and (category is None or dream.category == category)
+        and (min_score is None or dream.score >= min_score)
     ]
 
 
