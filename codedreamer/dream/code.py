@@ -61,7 +61,29 @@ def parses(text: str, language: str) -> str:
     return "ok"
 
 
-def check_draft(answer: str, source: str | None, seed: str, language: str) -> CodeDraft:
+def pair_to_diff(source: str, existing: str, improved: str, path: str) -> str:
+    """A unified diff replacing the `existing` lines of `source` with `improved`; "" if the
+    existing lines are not in the file (ignoring trailing whitespace) exactly once."""
+    import difflib
+
+    wanted = [line.rstrip() for line in existing.strip("\n").split("\n")]
+    lines = source.split("\n")
+    stripped = [line.rstrip() for line in lines]
+    starts = [
+        i for i in range(len(lines) - len(wanted) + 1) if stripped[i : i + len(wanted)] == wanted
+    ]
+    if len(starts) != 1 or not any(wanted):
+        return ""
+    at = starts[0]
+    patched = lines[:at] + improved.strip("\n").split("\n") + lines[at + len(wanted) :]
+    before = [line + "\n" for line in lines]
+    after = [line + "\n" for line in patched]
+    return "".join(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}", n=3))
+
+
+def check_draft(
+    answer: str, source: str | None, seed: str, language: str, path: str = ""
+) -> CodeDraft:
     """Everything Stage 2's answer can be checked for without running anything."""
     draft = CodeDraft(language=language)
     checks = draft.checks
@@ -115,6 +137,23 @@ def check_draft(answer: str, source: str | None, seed: str, language: str) -> Co
         draft.problem = draft.problem or "the 'improved' code is what the file already has"
     else:
         checks["improved_differs"] = "ok"
+    if not draft.problem and len(blocks) >= 2 and source is not None and path:
+        # An existing/improved pair becomes a diff against the real file, so it can be
+        # verified and applied like any other patch.
+        paired = pair_to_diff(source, blocks[0].body, draft.code, path)
+        if paired:
+            draft.diff = paired
+            checks["diff_from_pair"] = "ok"
+            try:
+                patched = apply_diff(source, paired)
+            except PatchError as exc:  # cannot happen for our own diff; recorded if it does
+                checks["diff_applies"] = f"fails: {exc}"
+            else:
+                checks["diff_applies"] = "ok"
+                checks["parses"] = parses(patched, language)
+                if checks["parses"].startswith("fails"):
+                    draft.problem = f"the patched file does not parse ({checks['parses'][7:]})"
+            return draft
     if not draft.problem:
         checks["parses"] = parses(draft.code, language) if language == "python" else "not checked"
         if checks["parses"].startswith("fails"):
@@ -159,6 +198,6 @@ def code_step(context: CycleContext) -> None:
         context.reject("cancelled", "generation stopped before it finished")
         return
     source = context.services.read_source(chunk.path)
-    context.draft = check_draft(result.text, source, chunk.content, chunk.language)
+    context.draft = check_draft(result.text, source, chunk.content, chunk.language, chunk.path)
     if context.draft.checks.get("format") == "none":
         context.reject("no_code", "the Code stage produced no code")
