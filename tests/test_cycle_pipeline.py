@@ -27,6 +27,7 @@ from codedreamer.events import (
     DreamSaved,
     DrillStarted,
     Event,
+    Notice,
     StageStarted,
 )
 from codedreamer.memory.graph_store import load_graph
@@ -208,6 +209,10 @@ def test_critic_refines_a_moderate_draft_and_the_dream_records_both(engine_with:
         "verification",
     }
     assert dream.score > 0
+    # The verify step checked the stored patch in a scratch clone of the real repo.
+    assert dream.verification["status"] == "verified", dream.verification
+    assert dream.score_parts["verification"] == 1.0
+    assert any(isinstance(e, Notice) and "verification verified" in e.message for e in events)
     stages = [e.stage for e in events if isinstance(e, StageStarted)]
     assert stages == ["think", "code", "critic", "code", "reflect"]
     assert any(isinstance(e, ContextAssembled) for e in events)

@@ -197,11 +197,14 @@ Step = Callable[[CycleContext], None]
 
 
 def run_steps(context: CycleContext, steps: Sequence[tuple[str, Step]]) -> CycleContext:
-    """Run the steps in order until one rejects or the dream is stored; time each step."""
+    """Run the steps in order until one rejects; time each step.
+
+    Steps after the store step see `context.dream` and work on the stored dream.
+    """
     for name, step in steps:
         began = time.perf_counter()
         step(context)
         context.timings[f"{name}_seconds"] = round(time.perf_counter() - began, 4)
-        if context.done:
+        if context.rejection is not None:
             break
     return context

@@ -78,6 +78,7 @@ def cycle_steps() -> list[tuple[str, Step]]:
     """The dream cycle, in order (SPEC §5). A stage is one module; adding one is one line."""
     from codedreamer.dream.aim import focus_step
     from codedreamer.dream.avoidance import avoidance_step
+    from codedreamer.dream.check import verify_step
     from codedreamer.dream.code import code_step
     from codedreamer.dream.critic import critic_step
     from codedreamer.dream.drill import drill_step
@@ -103,6 +104,7 @@ def cycle_steps() -> list[tuple[str, Step]]:
         ("critic", critic_step),
         ("reflect", reflect_step),
         ("store", store_step),
+        ("verify", verify_step),
     ]
 
 
