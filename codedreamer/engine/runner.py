@@ -53,6 +53,8 @@ BACKOFF_FIRST_SEC = 5.0
 BACKOFF_MAX_SEC = 300.0
 # Index progress is published at most this often: a cold index reports per file.
 INDEX_PROGRESS_EVERY_SEC = 0.2
+# A temp file this old has no writer left: atomic writes take milliseconds.
+STALE_TEMP_SEC = 10.0
 
 
 class RunnerControl(Protocol):
@@ -198,6 +200,7 @@ class Runner:
         engine: Engine | None = None
         try:
             self._state("starting")
+            self._remove_leftovers()
             engine = self._engine_factory(self.settings, self.codebase, self._emit)
             self._load_models(engine)
             if not self._stopping.is_set():
@@ -226,6 +229,18 @@ class Runner:
                     log.exception("closing the engine failed")
             self._lock.release()
             self._emit(RunnerStopped(reason=self.stop_reason or "stopped"))
+
+    def _remove_leftovers(self) -> None:
+        """Temp files of writers killed mid-write (the real files are whole, old or new)."""
+        from codedreamer.storage.atomic import remove_stale_temps
+
+        settings = self.settings
+        removed = sum(
+            remove_stale_temps(directory, STALE_TEMP_SEC)
+            for directory in (settings.dreams_dir, settings.graph_dir, settings.data_dir)
+        )
+        if removed:
+            log.info("removed %d temp files left by an interrupted write", removed)
 
     def _load_models(self, engine: Engine) -> None:
         models = engine.models

@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import secrets
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -125,3 +127,31 @@ def _create_exclusive_without_links(temp: Path, path: Path) -> None:
     os.close(reservation)
     os.replace(temp, path)
     fsync_directory(path.parent)
+
+
+_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{12}" + re.escape(TEMP_SUFFIX))
+
+
+def remove_stale_temps(directory: Path, older_than_sec: float) -> int:
+    """Delete this module's temp files in `directory` older than `older_than_sec`.
+
+    A process killed between writing a temp file and renaming it leaves one behind; the
+    real file is whole (old or new). A write in progress takes milliseconds, so a temp file
+    older than a few seconds has no writer. Returns how many were removed.
+    """
+    cutoff = time.time() - older_than_sec
+    removed = 0
+    try:
+        entries = list(directory.iterdir())
+    except OSError:
+        return 0
+    for entry in entries:
+        if not _TEMP_NAME.fullmatch(entry.name):
+            continue
+        try:
+            if entry.is_file() and entry.stat().st_mtime < cutoff:
+                entry.unlink()
+                removed += 1
+        except OSError:
+            continue  # gone already, or not ours to remove
+    return removed
