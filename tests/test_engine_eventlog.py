@@ -77,7 +77,7 @@ def test_a_torn_last_line_is_skipped_and_the_next_event_starts_clean(tmp_path: P
     viewer = EventHub()
     seen = viewer.subscribe()
     tail = EventLogTail(log, viewer)
-    tail.poll(backlog=True)
+    tail.poll()
     assert [e.message for e in seen.drain() if isinstance(e, Notice)] == ["one", "two"]
     assert tail.bad_lines == 1
 
@@ -89,7 +89,7 @@ def test_rotation_is_followed_and_the_backlog_starts_on_a_whole_line(tmp_path: P
     viewer = EventHub()
     seen = viewer.subscribe()
     tail = EventLogTail(log, viewer, backlog_bytes=500)
-    tail.poll(backlog=True)
+    tail.poll()
     backlog = [e.message for e in seen.drain() if isinstance(e, Notice)]
     assert backlog and backlog[-1] == "old 199" and len(backlog) < 200
     assert tail.bad_lines == 0
@@ -129,3 +129,11 @@ def test_control_commands_reach_the_daemon_and_old_ones_are_ignored(tmp_path: Pa
         handle.write("garbage\n" + json.dumps({"command": "rm -rf"}) + "\n")
     assert reader.poll() == 2
     assert runner.calls == ["now", "resume"]
+
+
+def test_a_control_file_created_after_the_daemon_started_is_read_whole(tmp_path: Path) -> None:
+    runner = _RecordingRunner()
+    reader = ControlFileReader(tmp_path, runner)  # type: ignore[arg-type]
+    assert reader.poll() == 0  # no file yet
+    ControlClient(tmp_path).dream_now()  # the first command creates the file
+    assert reader.poll() == 1 and runner.calls == ["now"]

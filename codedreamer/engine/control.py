@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from codedreamer.storage.follow import LineFollower, Poller
 
 if TYPE_CHECKING:
     from codedreamer.engine.runner import Runner
@@ -80,50 +81,20 @@ class ControlFileReader:
     def __init__(self, data_dir: Path, runner: Runner, *, poll_interval: float = 0.1) -> None:
         self.path = control_path(data_dir)
         self.runner = runner
-        self.poll_interval = poll_interval
         self.applied = 0
-        self._offset = self._size()
-        self._partial = b""
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _size(self) -> int:
-        try:
-            return self.path.stat().st_size
-        except FileNotFoundError:
-            return 0
+        # What is in the file already is history: only commands sent from now on count.
+        self._lines = LineFollower(self.path, from_end=True)
+        self._poller = Poller("codedreamer-control", poll_interval, self.poll)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="codedreamer-control", daemon=True)
-        self._thread.start()
+        self._poller.start()
 
     def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.poll_interval):
-            try:
-                self.poll()
-            except OSError as exc:
-                log.debug("control file not readable: %s", exc)
+        self._poller.stop(timeout)
 
     def poll(self) -> int:
-        size = self._size()
-        if size < self._offset:
-            self._offset, self._partial = 0, b""  # truncated or replaced by the user
-        if size == self._offset:
-            return 0
-        with self.path.open("rb") as handle:
-            handle.seek(self._offset)
-            data = handle.read(size - self._offset)
-        self._offset += len(data)
-        lines = (self._partial + data).split(b"\n")
-        self._partial = lines.pop()
         count = 0
-        for raw in lines:
+        for raw in self._lines.read_lines():
             try:
                 command = json.loads(raw).get("command")
             except (ValueError, AttributeError):

@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 
 from codedreamer.events import Event, EventHub, TokenStreamed, event_from_json, event_to_json
+from codedreamer.storage.follow import LineFollower, Poller
 
 log = logging.getLogger(__name__)
 
@@ -141,65 +142,21 @@ class EventLogTail:
     ) -> None:
         self.path = path
         self.hub = hub
-        self.poll_interval = poll_interval
-        self.backlog_bytes = backlog_bytes
         self.bad_lines = 0
         self.lines_read = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._inode: int | None = None
-        self._offset = 0
-        self._partial = b""
+        self._lines = LineFollower(path, backlog_bytes=backlog_bytes)
+        self._poller = Poller("codedreamer-eventtail", poll_interval, self.poll)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="codedreamer-eventtail", daemon=True)
-        self._thread.start()
+        self._poller.start()
 
     def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        self._poller.stop(timeout)
 
-    def _run(self) -> None:
-        first = True
-        while not self._stop.is_set():
-            try:
-                self.poll(backlog=first)
-                first = False
-            except OSError as exc:
-                log.debug("event log not readable: %s", exc)
-            self._stop.wait(self.poll_interval)
-
-    def poll(self, *, backlog: bool = False) -> int:
+    def poll(self) -> int:
         """Read and publish what was appended since the last poll; the number of events."""
-        try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            return 0
-        if self._inode != stat.st_ino or stat.st_size < self._offset:
-            # A new file (rotation, daemon restart with a fresh log): read it from its start.
-            rotated = self._inode is not None
-            self._inode = stat.st_ino
-            self._partial = b""
-            self._offset = 0
-            if backlog and not rotated:
-                self._offset = max(0, stat.st_size - self.backlog_bytes)
-        if stat.st_size == self._offset:
-            return 0
-        with self.path.open("rb") as handle:
-            handle.seek(self._offset)
-            data = handle.read(stat.st_size - self._offset)
-        skip_first = backlog and self._offset > 0 and not self._partial
-        self._offset += len(data)
-        lines = (self._partial + data).split(b"\n")
-        self._partial = lines.pop()  # an unfinished line waits for its end
-        if skip_first and lines:
-            lines.pop(0)  # a backlog read starts mid-line
         published = 0
-        for raw in lines:
-            if not raw.strip():
-                continue
+        for raw in self._lines.read_lines():
             try:
                 event = event_from_json(raw.decode("utf-8"))
             except (ValueError, UnicodeDecodeError):

@@ -218,26 +218,13 @@ def chunk_locations(index: object) -> dict[str, tuple[str, str, str]] | None:
 # --------------------------------------------------------------------------- live edits
 
 
-class ChunkLike(Protocol):
-    @property
-    def path(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def qualified_name(self) -> str: ...
-    @property
-    def start_line(self) -> int: ...
-    @property
-    def end_line(self) -> int: ...
-
-
 ChunkKey = tuple[str, str, str]
 
 
 class ChangedCodeSource(Protocol):
     """What a live edit's graph sync needs from the index: per-path reads and vector search."""
 
-    def chunks_for_path(self, path: str) -> Sequence[ChunkLike]: ...
+    def chunks_for_path(self, path: str) -> Sequence[EntityLike]: ...
 
     def file_imports(self) -> Mapping[str, Sequence[str]]: ...
 
