@@ -31,27 +31,10 @@ from pathlib import Path
 
 from codedreamer.storage.dream import Dream, Status, new_dream_id
 from codedreamer.storage.store import DreamStore
+from tests.sample_repo import make_repo
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REPORT = REPO_ROOT / "docs" / "reliability.md"
-SAMPLE = '''"""Inventory."""
-
-
-class Inventory:
-    def __init__(self):
-        self.items = {}
-
-    def add_item(self, name, quantity):
-        if quantity < 0:
-            raise ValueError("quantity must be positive")
-        self.items[name] = self.items.get(name, 0) + quantity
-
-    def remove_item(self, name, quantity):
-        current = self.items[name]
-        if current - quantity < 0:
-            print("not enough stock")
-        self.items[name] = current - quantity
-'''
 STATUSES = ["applied", "rejected", "deferred", "pending"]
 
 
@@ -71,14 +54,7 @@ def _env(root: Path) -> dict[str, str]:
 
 
 def _repo(root: Path) -> Path:
-    repo = root / "repo"
-    repo.mkdir(parents=True)
-    (repo / "inventory.py").write_text(SAMPLE)
-    git = ["git", "-c", "user.name=s", "-c", "user.email=s@example.com"]
-    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
-    subprocess.run([*git, "add", "."], cwd=repo, check=True)
-    subprocess.run([*git, "commit", "-qm", "s"], cwd=repo, check=True)
-    return repo
+    return make_repo(root / "repo")
 
 
 def _seed_dreams(dreams_dir: Path, n: int) -> list[str]:

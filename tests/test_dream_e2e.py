@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from cli_runner import run_codedreamer
+from sample_repo import dream_env, make_repo, settings_for
 from test_cycle_model import lenient_judge
 
-from codedreamer.config.settings import Settings, load_settings
 from codedreamer.dream.context import Step
 from codedreamer.engine.engine import Engine
 from codedreamer.events import (
@@ -32,53 +32,6 @@ from codedreamer.storage.store import DreamStore
 
 pytestmark = pytest.mark.model
 
-INVENTORY = '''"""A tiny inventory module used as a codebase to dream about."""
-
-
-class Inventory:
-    def __init__(self):
-        self.items = {}
-
-    def add_item(self, name, quantity):
-        if quantity < 0:
-            raise ValueError("quantity must be positive")
-        self.items[name] = self.items.get(name, 0) + quantity
-
-    def remove_item(self, name, quantity):
-        current = self.items[name]
-        if current - quantity < 0:
-            print("not enough stock")
-        self.items[name] = current - quantity
-        if self.items[name] == 0:
-            del self.items[name]
-
-    def total_quantity(self):
-        total = 0
-        for name in self.items:
-            total = total + self.items[name]
-        return total
-'''
-
-
-def make_repo(root: Path) -> Path:
-    root.mkdir(parents=True)
-    (root / "inventory.py").write_text(INVENTORY)
-    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
-    subprocess.run([*git, "add", "."], cwd=root, check=True)
-    subprocess.run([*git, "commit", "-qm", "init"], cwd=root, check=True)
-    return root
-
-
-def dream_env(tmp_path: Path) -> dict[str, str]:
-    return {
-        "DREAMER_DREAMS_DIR": str(tmp_path / "dreams"),
-        "DREAMER_DATA_DIR": str(tmp_path / "data"),
-        # Greedy decoding makes the dream reproducible, so the test cannot flake.
-        "DREAMER_DREAM_TEMPERATURE": "0",
-        "DREAMER_N_CTX": "2048",
-    }
-
 
 def think_and_store_only(engine: Engine) -> list[tuple[str, Step]]:
     """The engine's steps without Code and Critic, and with a lenient validation step.
@@ -92,10 +45,6 @@ def think_and_store_only(engine: Engine) -> list[tuple[str, Step]]:
         for name, step in engine.steps
         if name not in ("code", "critic")
     ]
-
-
-def settings_for(tmp_path: Path) -> Settings:
-    return load_settings(env_file=None, environ=dream_env(tmp_path)).settings
 
 
 def test_engine_dream_once_saves_a_dream_that_parses_back(tmp_path: Path) -> None:
