@@ -481,3 +481,22 @@ def test_list_filters_by_category_and_minimum_score(dreams_dir: Path) -> None:
     assert [d["id"] for d in json.loads(out)["dreams"]] == [wanted.id]
     bad_code, _, err = invoke("dreams", "list", "--min-score", "nan")
     assert bad_code == 2 and "--min-score" in err
+
+
+def test_actionable_filters_by_priority_category_and_score(dreams_dir: Path) -> None:
+    store = DreamStore(dreams_dir)
+    wanted = make_dream(1, priority=Priority.HIGH, category="security", score=80.0)
+    others = [
+        make_dream(2, priority=Priority.LOW, category="security", score=90.0),
+        make_dream(3, priority=Priority.HIGH, category="bugs", score=90.0),
+        make_dream(4, priority=Priority.HIGH, category="security", score=10.0),
+        make_dream(
+            5, priority=Priority.HIGH, category="security", score=95.0, status=Status.APPLIED
+        ),
+    ]
+    for dream in (wanted, *others):
+        store.save_new(dream)
+    args = ["--priority", "high", "--category", "security", "--min-score", "50", "--json"]
+    code, out, _ = invoke("dreams", "actionable", *args)
+    assert code == 0
+    assert [d["id"] for d in json.loads(out)["dreams"]] == [wanted.id]

@@ -256,18 +256,30 @@ def _nothing_found(store: DreamStore, any_dreams: bool) -> str:
 
 def actionable_dreams(
     ctx: typer.Context,
+    priority: str | None = typer.Option(
+        None, "--priority", "-p", help="Only this priority: critical, high, medium, low, unranked."
+    ),
+    category: str | None = typer.Option(None, "--category", help="Only this category."),
+    min_score: float | None = typer.Option(
+        None, "--min-score", min=0.0, max=100.0, help="Only dreams scoring at least this."
+    ),
     limit: int = typer.Option(
         DEFAULT_LIMIT, "--limit", "-n", min=0, help="Show at most this many (0 = all)."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
-    """Pending dreams, most urgent first (priority, then novelty)."""
-    from codedreamer.storage.query import actionable, take
+    """Pending dreams, most urgent first (priority, then score)."""
+    from codedreamer.storage.query import actionable, filter_dreams, parse_priority, take
 
     store = store_from(ctx)
     listed = store.list()
     warn_corrupt(listed.corrupt)
-    ranked = actionable(listed.dreams)
+    ranked = filter_dreams(
+        actionable(listed.dreams),
+        priority=parse_priority(priority) if priority is not None else None,
+        category=category,
+        min_score=min_score,
+    )
     _print_listing(
         store,
         listed,
