@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from codedreamer.events import EventSink
 
 LOG_FILE_NAME = "codedreamer.log"
+PRINT_HZ = 20
 
 
 @dataclass(frozen=True)
@@ -174,8 +176,10 @@ def _pump(
 
     while True:
         alive = runner.is_alive()
-        first = subscription.get(timeout=0.1)
-        events = [first, *subscription.drain()] if first is not None else []
+        # Drained at most PRINT_HZ times a second, never woken per token: a thread woken
+        # for every token takes a core from llama.cpp's threads, which wait on each other.
+        time.sleep(1.0 / PRINT_HZ)
+        events = subscription.drain()
         if json_lines:
             events = merge_tokens(events)
         for event in events:
