@@ -37,7 +37,7 @@ from bench.report import write_section
 from codedreamer.config.settings import Settings, load_settings
 from codedreamer.engine.engine import Engine
 from codedreamer.engine.runner import Runner
-from codedreamer.events import Event, EventHub, RunnerStopped, TokenStreamed
+from codedreamer.events import EngineError, Event, EventHub, RunnerStopped, TokenStreamed
 
 SAMPLE = '''"""Billing helpers."""
 
@@ -78,6 +78,9 @@ def _settings(data: Path, **extra: str) -> Settings:
         "DREAMER_DREAM_TEMPERATURE": "0",
         "DREAMER_N_CTX": "2048",
         "DREAMER_DREAM_INTERVAL_SEC": "0",
+        # One llama.cpp thread: on 2 cores, two llama threads that wait on each other are
+        # slowed by any other runnable thread, which would be measured as "overhead".
+        "DREAMER_N_THREADS": "1",
         **extra,
     }
     return load_settings(env_file=None, environ=env).settings
@@ -181,13 +184,17 @@ def bench_stop(work: Path, stops: int) -> list[float]:
     for i in range(stops):
         hub = EventHub()
         view = hub.subscribe()
-        runner = Runner(_settings(work / f"stop-{i}"), repo, hub, max_tokens=4000, live_index=False)
+        # A long answer (1,500 tokens fit the 2,048-token context with the prompt).
+        runner = Runner(_settings(work / f"stop-{i}"), repo, hub, max_tokens=1500, live_index=False)
         runner.start()
+        deadline = time.monotonic() + 120
         while True:
-            event = view.get(timeout=60)
+            event = view.get(timeout=1)
             if isinstance(event, TokenStreamed):
                 break
-            assert event is not None and runner.is_alive(), "no token streamed"
+            if isinstance(event, EngineError) or time.monotonic() > deadline:
+                runner.stop()
+                raise SystemExit(f"no token streamed: {event}")
         time.sleep(rng.uniform(0.05, 1.0))  # stop at a random moment of the generation
         started = time.perf_counter()
         runner.stop(timeout=30)
@@ -333,11 +340,11 @@ def main() -> None:
     )
     body = f"""## Live app: the engine runner
 
-`python -m bench.bench_live_app` — {args.cycles} cycles per run, Stage 1 capped at
-{args.max_tokens} tokens, greedy decoding, bundled SmolLM2-135M.
+`python -m bench.bench_live_app` — {args.cycles} cycles per run, every stage capped at
+{args.max_tokens} tokens, greedy decoding, bundled SmolLM2-135M, one llama.cpp thread.
 
 **Runner overhead per cycle** (goal ≤ 2 %): the same {args.cycles} cycles through the runner
-(worker thread, event hub, a view thread draining every event) against `Engine.dream_once`
+(worker thread, event hub, a view thread draining the events 30 times a second as the TUI does) against `Engine.dream_once`
 called in a loop, each on its own copy of one index, in {args.pairs} alternating pairs.
 Median runner/direct wall-time ratio **{median_ratio:.3f}** (pairs, direct / runner: {pairs}).
 Both sides time the cycles only; model load and index check are outside both figures.
