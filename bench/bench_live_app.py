@@ -344,8 +344,9 @@ def main() -> None:
 {args.max_tokens} tokens, greedy decoding, bundled SmolLM2-135M, one llama.cpp thread.
 
 **Runner overhead per cycle** (goal ≤ 2 %): the same {args.cycles} cycles through the runner
-(worker thread, event hub, a view thread draining the events 30 times a second as the TUI does) against `Engine.dream_once`
-called in a loop, each on its own copy of one index, in {args.pairs} alternating pairs.
+(worker thread, event hub, a view thread draining the events 30 times a second as the TUI
+does) against `Engine.dream_once` called in a loop, each on its own copy of one index,
+in {args.pairs} alternating pairs.
 Median runner/direct wall-time ratio **{median_ratio:.3f}** (pairs, direct / runner: {pairs}).
 Both sides time the cycles only; model load and index check are outside both figures.
 
