@@ -78,6 +78,9 @@ class ScriptedEngine:
     def decay_graph_if_due(self) -> bool:
         return False
 
+    def maintain_graph(self) -> bool:
+        return False
+
     def dream_once(
         self, *, cancel: threading.Event | None = None, max_tokens: int | None = None
     ) -> CycleOutcome:

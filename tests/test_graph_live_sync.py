@@ -105,3 +105,45 @@ def test_a_deleted_file_leaves_the_graph(tmp_path: Path) -> None:
         store.close()
     assert not any("b.py" in n for n in graph.node_ids())
     assert code_file_id("a.py") in graph
+
+
+def test_the_engine_links_similar_code_after_the_first_cycle_not_before(tmp_path: Path) -> None:
+    from codedreamer.engine.engine import Engine
+    from codedreamer.memory.graph_store import load_graph
+
+    code = tmp_path / "code"
+    code.mkdir()
+    twin = (
+        "def {name}(path):\n"
+        "    database_connection = connect_database(path, timeout=30, retries=3)\n"
+        "    cursor = database_connection.cursor()\n"
+        "    rows = cursor.execute('select customer_id, order_total from orders').fetchall()\n"
+        "    totals = [order_total for customer_id, order_total in rows]\n"
+        "    database_connection.close()\n"
+        "    return sum(totals) / max(1, len(totals))\n"
+    )
+    (code / "a.py").write_text(twin.format(name="run") + "\n\n" + twin.format(name="run_again"))
+    settings = load_settings(
+        env_file=None, environ={"DREAMER_DATA_DIR": str(tmp_path / "data")}
+    ).settings
+    engine = Engine(settings, code, lambda event: None)
+    try:
+        engine.ensure_index()
+        before = load_graph(settings.graph_dir)
+        assert code_entity_id("a.py", "run") in before  # CODE nodes are there at once
+        assert not [
+            e for e in before.edges(code_entity_id("a.py", "run")) if e.kind is EdgeKind.SIMILAR
+        ]
+        assert engine.maintain_graph() is True
+        assert engine.maintain_graph() is False  # nothing left to do
+    finally:
+        engine.close()
+    after = load_graph(settings.graph_dir)
+    similar = {
+        frozenset((e.src, e.dst))
+        for e in after.edges(code_entity_id("a.py", "run"))
+        if e.kind is EdgeKind.SIMILAR
+    }
+    assert (
+        frozenset((code_entity_id("a.py", "run"), code_entity_id("a.py", "run_again"))) in similar
+    )

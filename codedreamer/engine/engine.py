@@ -137,6 +137,7 @@ class Engine:
         self._changed_paths: set[str] = set()
         self._changed_lock = threading.Lock()
         self._last_decay = time.time()
+        self._similar_pending = False
         self._cycle = 0
         self._state = CycleState()
         self._symbols_broken = False
@@ -192,8 +193,18 @@ class Engine:
             self._known_paths = None
         graph = self._load_graph()
         if graph is not None and (report is not None or len(graph) == 0):
-            self._change_graph(self._backfill)
+            # The all-pairs `similar` pass takes seconds on a big index and no first cycle
+            # needs it: CODE nodes and imports now, similarity after the first cycle.
+            self._change_graph(lambda graph: self._backfill(graph, similar=False))
+            self._similar_pending = True
         return report
+
+    def maintain_graph(self) -> bool:
+        """Work the graph left for a quiet moment (the `similar` edges); True if it ran."""
+        if not self._similar_pending:
+            return False
+        self._similar_pending = False
+        return self._change_graph(self._backfill)
 
     def start_live_index(self) -> None:
         """Keep the index current while the engine runs: watchfiles re-indexes edits."""
@@ -303,12 +314,13 @@ class Engine:
             return
         self._sink(graph_changed(graph))
 
-    def _backfill(self, graph: KnowledgeGraph) -> None:
+    def _backfill(self, graph: KnowledgeGraph, *, similar: bool = True) -> None:
         """Mirror the index's code entities and imports into CODE nodes and edges."""
         from codedreamer.memory.code_sync import backfill_from_index, chunk_locations
 
         index = self.index
-        backfill_from_index(graph, index, chunk_keys=chunk_locations(index))
+        keys = chunk_locations(index) if similar else None
+        backfill_from_index(graph, index, chunk_keys=keys, similar=similar)
 
     def _services(self) -> Services:
         return Services(

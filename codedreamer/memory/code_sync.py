@@ -152,11 +152,13 @@ def backfill_from_index(
     k: int = DEFAULT_SIMILAR_K,
     threshold: float = DEFAULT_SIMILAR_THRESHOLD,
     now: float | None = None,
+    similar: bool = True,
 ) -> BackfillReport:
     """Sync CODE nodes with `index`, then create every edge kind the data supports.
 
     `chunk_keys` maps a chunk id (as `chunk_vectors` returns it) to (path, kind,
     qualified_name); without it no `similar` edges can be attributed and a note says so.
+    `similar=False` leaves out the all-pairs `similar` pass (the slow part) for later.
     """
     sync = graph.sync_code_entities(entity_inputs(index.code_entities()), now=now)
     base = backfill_graph_only(graph)
@@ -173,6 +175,14 @@ def backfill_from_index(
     removed[EdgeKind.DEPENDS_ON.label] = deps_removed
 
     vectors_used = 0
+    if not similar:
+        return BackfillReport(
+            sync=sync,
+            edges_added=added,
+            edges_removed=removed,
+            unresolved_imports=unresolved,
+            notes=("similar edges left for later",),
+        )
     chunk_ids, vectors = index.chunk_vectors()
     if len(chunk_ids) and chunk_keys is None:
         notes.append("the index gave vectors without chunk locations; no similar edges made")
