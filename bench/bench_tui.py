@@ -39,40 +39,16 @@ from codedreamer.storage.dream import Dream
 from codedreamer.storage.store import DreamStore
 from codedreamer.tui.app import DreamerApp
 from codedreamer.tui.session import TuiSession, local_session
+from tests.sample_repo import INVENTORY
 
 SIZE = (120, 36)
 GOAL_P95_MS = 50.0
 GOAL_QUIT_SEC = 1.0
 
-MODULE = '''"""Stock keeping for a small shop."""
-
-
-class Inventory:
-    def __init__(self):
-        self.items = {}
-
-    def add_item(self, name, quantity):
-        if quantity < 0:
-            raise ValueError("quantity must be positive")
-        self.items[name] = self.items.get(name, 0) + quantity
-
-    def remove_item(self, name, quantity):
-        current = self.items[name]
-        if current - quantity < 0:
-            print("not enough stock")
-        self.items[name] = current - quantity
-
-    def total_quantity(self):
-        total = 0
-        for name in self.items:
-            total = total + self.items[name]
-        return total
-'''
-
 
 def make_repo(root: Path) -> Path:
     root.mkdir(parents=True)
-    (root / "inventory.py").write_text(MODULE)
+    (root / "inventory.py").write_text(INVENTORY)
     (root / "report.py").write_text(
         "from inventory import Inventory\n\n\ndef report(inv: Inventory) -> str:\n"
         "    lines = []\n    for name, count in sorted(inv.items.items()):\n"
