@@ -238,3 +238,29 @@ def test_native_stderr_goes_to_the_log_while_the_app_draws_on_the_terminal(
 def test_seed_code_sample_is_python() -> None:
     # The fixture data the screenshots show must stay real code.
     compile(SEED_CODE, "inventory.py", "exec")
+
+
+def test_our_themes_come_from_the_repository_folder_and_ship_in_the_wheel(tmp_path: Path) -> None:
+    """`pip install .` (the Docker image) must carry the themes, not only a checkout."""
+    import zipfile
+
+    from codedreamer.tui.themes import themes_dir
+
+    repo = Path(__file__).resolve().parent.parent
+    assert themes_dir().resolve() == (repo / "themes").resolve()
+    copy = tmp_path / "src"
+    # A clone, so the build sees what is committed and leaves nothing in the checkout.
+    subprocess.run(
+        ["git", "clone", "-q", "--no-hardlinks", str(repo), str(copy)], check=True, timeout=60
+    )
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(copy)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert built.returncode == 0, built.stderr[-2000:]
+    (wheel,) = tmp_path.glob("codedreamer-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    shipped = {Path(n).name for n in names if n.startswith("codedreamer/tui/theme_files/")}
+    assert shipped == {p.name for p in (repo / "themes").glob("*.toml")}

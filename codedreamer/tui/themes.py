@@ -36,8 +36,12 @@ _KNOWN_KEYS = {"name", "dark", "variables", *_COLOUR_KEYS}
 
 
 def themes_dir() -> Path:
-    """The repository's themes/ folder (beside the codedreamer package)."""
-    return Path(__file__).resolve().parents[2] / "themes"
+    """Our theme files: the repository's themes/ folder, reached through the package.
+
+    `theme_files` is a link to ../../themes in a checkout and a real folder in an installed
+    wheel, so both an editable install and `pip install .` (Docker) find the themes.
+    """
+    return Path(__file__).resolve().parent / "theme_files"
 
 
 @dataclass(frozen=True)
