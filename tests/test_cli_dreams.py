@@ -500,3 +500,22 @@ def test_actionable_filters_by_priority_category_and_score(dreams_dir: Path) -> 
     code, out, _ = invoke("dreams", "actionable", *args)
     assert code == 0
     assert [d["id"] for d in json.loads(out)["dreams"]] == [wanted.id]
+
+
+def test_show_cuts_hashes_and_gives_rates_their_unit(dreams_dir: Path) -> None:
+    commit = "3c6188b" + "a" * 33
+    sha = "f" * 64
+    dream = make_dream(
+        1,
+        timings={"think_seconds": 4.25, "think_tokens_per_second": 21.0},
+        verification={"status": "verified", "base_commit": commit, "file_sha256": sha},
+    )
+    DreamStore(dreams_dir).save_new(dream)
+    code, out, _ = invoke("dreams", "show", dream.id)
+    assert code == 0
+    assert "think_seconds: 4.2 s" in out
+    assert "think_tokens_per_second: 21.0 tok/s" in out
+    assert f"base_commit: {commit[:12]}," in out and commit not in out
+    assert f"file_sha256: {sha[:12]}" in out and sha not in out
+    # The file keeps the whole hashes: `apply` compares them.
+    assert DreamStore(dreams_dir).load(dream.id).verification["base_commit"] == commit

@@ -25,6 +25,7 @@ from codedreamer.storage.fields import (
     show_level,
     show_list,
     show_parts,
+    show_record,
     show_score,
     show_seconds,
     to_bool,
@@ -140,7 +141,7 @@ class Dream:
         convert=mapping_of(to_string), label="Code checks", show=show_items, factory=dict
     )
     verification: dict[str, str] = front(
-        convert=mapping_of(to_string), label="Verification", show=show_items, factory=dict
+        convert=mapping_of(to_string), label="Verification", show=show_record, factory=dict
     )
     branch: str = front("", convert=to_string, label="Branch")
     insight: str = section("Insight")

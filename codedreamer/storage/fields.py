@@ -10,6 +10,7 @@ new field is one line in `storage/dream.py` and nothing else.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, Field, dataclass, field, fields
 from datetime import UTC, datetime
@@ -193,8 +194,23 @@ def show_items(value: Mapping[str, Any]) -> str:
     return ", ".join(f"{key}: {item}" for key, item in value.items())
 
 
+_HASH = re.compile(r"[0-9a-f]{40,64}")
+
+
+def show_record(value: Mapping[str, Any]) -> str:
+    """Like show_items, with commit and file hashes cut to 12 digits (the file keeps them)."""
+    return ", ".join(
+        f"{key}: {str(item)[:12] if _HASH.fullmatch(str(item)) else item}"
+        for key, item in value.items()
+    )
+
+
 def show_seconds(value: Mapping[str, float]) -> str:
-    return ", ".join(f"{key}: {item:.1f} s" for key, item in value.items())
+    """Timings in seconds; a rate among them (a key ending in `_per_second`) in tok/s."""
+    return ", ".join(
+        f"{key}: {item:.1f} tok/s" if key.endswith("_per_second") else f"{key}: {item:.1f} s"
+        for key, item in value.items()
+    )
 
 
 def show_parts(value: Mapping[str, float]) -> str:
