@@ -287,12 +287,14 @@ def test_three_failed_cycles_jump_to_other_code(engine_with: Any, tmp_path: Path
     model = ScriptedModel(code=[DIFF], critic=["{}"], think="ok")  # always too short
     engine, events = engine_with(model)
     selected: list[ChunkSelected] = []
-    for _ in range(4):
+    for _ in range(8):
         start = len(events)
         outcome = engine.dream_once()
         assert outcome.dream is None and outcome.rejection
         selected.extend(e for e in events[start:] if isinstance(e, ChunkSelected))
-    assert len(selected) == 4
-    assert not any("graph jump" in e.reason for e in selected[:3])
-    assert "graph jump" in selected[3].reason
+    assert len(selected) == 8
+    jumped = [i for i, e in enumerate(selected) if "graph jump" in e.reason]
+    # The jump resets the count: the next one needs three more failures (the jumped cycle's
+    # own failure is the first of them), so jumps never take over selection.
+    assert jumped == [3, 6]
     assert selected[3].path != selected[2].path, "the jump must change the code dreamed about"
