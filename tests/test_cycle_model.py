@@ -16,6 +16,7 @@ from sample_repo import make_repo
 
 from codedreamer.config.settings import load_settings
 from codedreamer.dream.context import CycleContext
+from codedreamer.dream.drill import DRILL_MIN_SCORE
 from codedreamer.dream.parse import extract_title
 from codedreamer.engine.engine import Engine
 from codedreamer.events import (
@@ -23,14 +24,18 @@ from codedreamer.events import (
     CycleStarted,
     DreamRejected,
     DreamSaved,
+    DrillStarted,
     Event,
     StageFinished,
     StageStarted,
     TokenStreamed,
 )
+from codedreamer.memory.graph_store import load_graph
+from codedreamer.memory.graph_types import EdgeKind, dream_node_id
 
 pytestmark = pytest.mark.model
 MAX_TOKENS = 48
+DRILL_MAX_TOKENS = 32
 
 
 def engine_for(tmp_path: Path, events: list[Event], seed: int) -> Engine:
@@ -111,3 +116,46 @@ def test_real_model_drives_think_code_and_critic(tmp_path: Path) -> None:
     assert all(e.completion_tokens <= MAX_TOKENS + 1 for e in finished)
     for outcome in outcomes:
         assert outcome.dream is not None or outcome.rejection
+
+
+def test_real_cycles_record_a_drill_chain(tmp_path: Path) -> None:
+    """Two real cycles on llama.cpp (validation lenient, as above): the first stored dream
+    passes the real drill gate (score >= DRILL_MIN_SCORE, no MAJOR verdict), so the second
+    cycle drills into it. The gate is not lowered: the toy model's first dream scores above
+    it at temperature 0. The chain is checked where it is kept: the dream files (level and
+    parent, read back from disk) and the saved graph (a `refines` edge)."""
+    events: list[Event] = []
+    engine = engine_for(tmp_path, events, seed=11)
+    engine.steps = [
+        (name, lenient_judge if name == "validate" else step) for name, step in engine.steps
+    ]
+    try:
+        first = engine.dream_once(max_tokens=DRILL_MAX_TOKENS)
+        assert first.dream is not None, f"first cycle stored nothing: {first.rejection}"
+        assert first.dream.drill_level == 0 and first.dream.parent is None
+        assert first.dream.score >= DRILL_MIN_SCORE, (
+            f"the first dream scored {first.dream.score} (parts {first.dream.score_parts}), "
+            f"below the drill gate {DRILL_MIN_SCORE}"
+        )
+        second = engine.dream_once(max_tokens=DRILL_MAX_TOKENS)
+        assert second.dream is not None, f"drill cycle stored nothing: {second.rejection}"
+        stored = {d.id: d for d in engine.store.list().dreams}
+    finally:
+        engine.close()
+    drills = [e for e in events if isinstance(e, DrillStarted)]
+    assert [(d.level, d.parent_id) for d in drills] == [(1, first.dream.id)]
+    child = stored[second.dream.id]
+    assert child.drill_level == 1
+    assert child.parent == first.dream.id
+    assert (child.source_path, child.line_start, child.line_end) == (
+        first.dream.source_path,
+        first.dream.line_start,
+        first.dream.line_end,
+    ), "a drill continues on the same code"
+    graph = load_graph(engine.settings.graph_dir)
+    refines = [
+        (edge.src, edge.dst)
+        for edge in graph.edges(dream_node_id(child.id))
+        if edge.kind == EdgeKind.REFINES
+    ]
+    assert refines == [(dream_node_id(child.id), dream_node_id(first.dream.id))]
