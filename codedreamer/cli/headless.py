@@ -7,6 +7,7 @@ a token, and a dream is either saved whole or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
@@ -43,22 +44,88 @@ class HeadlessOptions:
 
 
 def configure_logging(settings: Settings) -> Path | None:
-    """Send Python logging to DATA_DIR/codedreamer.log at LOG_LEVEL, once per process."""
+    """Send Python logging to DATA_DIR/codedreamer.log at LOG_LEVEL, once per process.
+
+    The file is opened at the first record, and a record that cannot be written (a full
+    disk, a read-only DATA_DIR) is dropped and counted instead of printing logging's
+    "--- Logging error ---" traceback: the first failure of an outage is one line on
+    stderr, and the first record written after it says how many were dropped. The handler
+    is installed even when DATA_DIR cannot be created yet, so library warnings never fall
+    through to logging's last-resort handler on the terminal.
+    """
     import logging
+
+    from codedreamer.safe_text import safe_line
+
+    class DroppingFileHandler(logging.FileHandler):
+        _codedreamer = True
+
+        def __init__(self, path: Path) -> None:
+            super().__init__(path, encoding="utf-8", delay=True)
+            self.dropped = 0
+            self.outage = ""
+
+        def _open(self) -> Any:
+            Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
+            return super()._open()
+
+        def emit(self, record: logging.LogRecord) -> None:
+            if self.dropped:
+                before = self.dropped
+                self._write(
+                    logging.makeLogRecord(
+                        {
+                            "name": __name__,
+                            "levelno": logging.WARNING,
+                            "levelname": "WARNING",
+                            "msg": "%d log records were dropped: the log file could not be "
+                            "written (%s)",
+                            "args": (before, self.outage),
+                        }
+                    )
+                )
+                if self.dropped != before:
+                    return  # still failing; handleError counted this record as dropped
+                self.dropped, self.outage = 0, ""
+            self._write(record)
+
+        def _write(self, record: logging.LogRecord) -> None:
+            if self.stream is None:
+                try:  # FileHandler opens outside its own error handling: an OSError here
+                    self.stream = self._open()  # would reach the code that logged
+                except Exception:
+                    self.handleError(record)
+                    return
+            logging.StreamHandler.emit(self, record)
+
+        def handleError(self, record: logging.LogRecord) -> None:
+            exc = sys.exc_info()[1]
+            why = (exc.strerror if isinstance(exc, OSError) else None) or str(exc) or "error"
+            self.dropped += 1
+            if not self.outage:
+                self.outage = why
+                # One line, never a traceback; the TUI has fd 2 in a file, so no screen damage.
+                with contextlib.suppress(Exception):
+                    sys.stderr.write(
+                        f"codedreamer: cannot write the log file "
+                        f"{safe_line(self.baseFilename)} ({safe_line(why)}); log lines are "
+                        "dropped until it can be written\n"
+                    )
+                    sys.stderr.flush()
+            # Drop the stream and whatever it buffered: the next record reopens the file.
+            stream, self.stream = self.stream, None
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.close()
 
     root = logging.getLogger()
     if any(getattr(h, "_codedreamer", False) for h in root.handlers):
         return None
     path = settings.data_dir / LOG_FILE_NAME
-    try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
-    except OSError:
-        return None
+    handler = DroppingFileHandler(path)
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s")
     )
-    handler._codedreamer = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(getattr(logging, str(settings.log_level).upper(), logging.INFO))
     return path

@@ -7,19 +7,33 @@ daemon reads the recent past to fill its panes, and it survives a daemon restart
 Writing: one thread drains a hub subscription every `flush_interval` seconds, merges runs
 of token events (thousands a minute) into one event per stage, and appends whole lines
 in one `write`. A kill -9 can leave a torn last line: readers skip lines that do not
-parse, and the writer starts a fresh line first when the file does not end in one. The
-log is rotated by size to `events.jsonl.1`; readers notice the new file by its inode.
+parse, and the writer starts a fresh line first when the file does not end in one. A
+full disk or a read-only DATA_DIR never tears a line: a partial write is cut off, and the
+events wait in memory until the file can be written. The log is rotated by size to
+`events.jsonl.1`; readers notice the new file by its inode.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import errno
 import logging
 import os
 import threading
+from collections import deque
 from pathlib import Path
 
-from codedreamer.events import Event, EventHub, TokenStreamed, event_from_json, event_to_json
+from codedreamer.events import (
+    EngineError,
+    Event,
+    EventHub,
+    Notice,
+    TokenStreamed,
+    event_from_json,
+    event_to_json,
+)
+from codedreamer.safe_text import safe_line
 from codedreamer.storage.follow import LineFollower, Poller
 
 log = logging.getLogger(__name__)
@@ -27,6 +41,8 @@ log = logging.getLogger(__name__)
 EVENT_LOG_NAME = "events.jsonl"
 MAX_LOG_BYTES = 8 * 1024 * 1024
 BACKLOG_BYTES = 256 * 1024
+# Events kept in memory while the log cannot be written (a full disk): minutes of a cycle.
+MAX_PENDING_BYTES = 1024 * 1024
 
 
 def event_log_path(data_dir: Path) -> Path:
@@ -51,7 +67,14 @@ def merge_tokens(events: list[Event]) -> list[Event]:
 
 
 class EventLogWriter:
-    """Appends every event published on `hub` to the log file until `stop()`."""
+    """Appends every event published on `hub` to the log file until `stop()`.
+
+    A write that fails (a full disk, a read-only DATA_DIR) never ends the daemon and never
+    leaves a torn line: the partial tail is cut off again, the events wait in memory (the
+    newest `max_pending_bytes`; older ones are dropped and counted) and are written once the
+    file can be written again. Each outage is reported once, as an `EngineError` on the hub
+    and a log line, and its end as a `Notice` saying how many events were late or dropped.
+    """
 
     def __init__(
         self,
@@ -60,18 +83,31 @@ class EventLogWriter:
         *,
         flush_interval: float = 0.1,
         max_bytes: int = MAX_LOG_BYTES,
+        max_pending_bytes: int = MAX_PENDING_BYTES,
     ) -> None:
         self.path = path
         self.flush_interval = flush_interval
         self.max_bytes = max_bytes
+        self.max_pending_bytes = max_pending_bytes
         self.write_errors = 0
+        """Failed attempts to append (each outage is reported once, not per attempt)."""
+        self.dropped = 0
+        """Events lost because the file stayed unwritable past `max_pending_bytes`."""
+        self.outage: str = ""
+        """Why the log cannot be written now; empty while it can."""
+        self._hub = hub
         self._subscription = hub.subscribe()
+        self._pending: deque[bytes] = deque()
+        self._pending_bytes = 0
+        self._dropped_in_outage = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._end_torn_line()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            self._report_outage(exc)  # the first flush that can write catches up
         self._thread = threading.Thread(target=self._run, name="codedreamer-eventlog", daemon=True)
         self._thread.start()
 
@@ -81,6 +117,18 @@ class EventLogWriter:
             self._thread.join(timeout)
             self._thread = None
         self._subscription.close()
+        if self._pending:
+            log.warning(
+                "event log %s: %d events not written at stop (%s)",
+                self.path,
+                len(self._pending),
+                self.outage or "write failed",
+            )
+
+    @property
+    def pending(self) -> int:
+        """Events waiting in memory for the file to become writable."""
+        return len(self._pending)
 
     def _run(self) -> None:
         while not self._stop.wait(self.flush_interval):
@@ -89,17 +137,87 @@ class EventLogWriter:
 
     def flush(self) -> None:
         events = self._subscription.drain()
-        if not events:
+        for event in merge_tokens(events):
+            self._keep((event_to_json(event) + "\n").encode("utf-8"))
+        if not self._pending:
             return
-        text = "".join(event_to_json(e) + "\n" for e in merge_tokens(events))
         try:
             self._rotate_if_full()
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(text)
+            self._append(b"".join(self._pending))
         except OSError as exc:
-            # A full disk loses log lines, never the daemon; the dream files are separate.
+            # A full disk costs log lines at worst, never the daemon: the dream files,
+            # graph and index are written (or refused) on their own.
             self.write_errors += 1
-            log.warning("event log not written: %s", exc)
+            self._report_outage(exc)
+            return
+        written = len(self._pending)
+        self._pending.clear()
+        self._pending_bytes = 0
+        if self.outage:
+            self._report_recovery(written)
+
+    def _keep(self, line: bytes) -> None:
+        self._pending.append(line)
+        self._pending_bytes += len(line)
+        while self._pending_bytes > self.max_pending_bytes and self._pending:
+            self._pending_bytes -= len(self._pending.popleft())
+            self.dropped += 1
+            self._dropped_in_outage += 1
+
+    def _append(self, data: bytes) -> None:
+        """Append whole lines, or nothing: a partial write is cut off again."""
+        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
+        try:
+            fd = os.open(self.path, flags, 0o666)
+        except FileNotFoundError:  # DATA_DIR could not be created at start, or was removed
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, flags, 0o666)
+        try:
+            start = os.fstat(fd).st_size
+            # A kill -9 (or a tail that could not be cut off) can leave a torn last line:
+            # start a fresh one so this batch's first event stays readable.
+            if start and os.pread(fd, 1, start - 1) != b"\n":
+                data = b"\n" + data
+            view = memoryview(data)
+            written = 0
+            try:
+                while written < len(data):
+                    count = os.write(fd, view[written:])
+                    if count <= 0:
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+                    written += count
+            except OSError as exc:
+                if written:
+                    with contextlib.suppress(OSError):  # failing that, the next batch
+                        os.ftruncate(fd, start)  # starts on a new line (see above)
+                raise _naming(self.path, exc) from None
+        finally:
+            os.close(fd)
+
+    def _report_outage(self, exc: OSError) -> None:
+        if self.outage:
+            return  # said once per outage, not ten times a second
+        why = exc.strerror or str(exc) or type(exc).__name__
+        self.outage = why
+        self._dropped_in_outage = 0
+        kept = self.max_pending_bytes // 1024
+        message = (
+            f"event log {safe_line(str(self.path))}: cannot write ({why}); "
+            f"events wait in memory (up to {kept} KiB) until it can be written"
+        )
+        log.warning("%s", message)
+        self._hub.publish(EngineError(message=message))
+
+    def _report_recovery(self, written: int) -> None:
+        dropped = self._dropped_in_outage
+        message = (
+            f"event log {safe_line(str(self.path))} written again after "
+            f"'{self.outage}': {written} events written late, {dropped} dropped"
+        )
+        self.outage = ""
+        self._dropped_in_outage = 0
+        log.info("%s", message)
+        self._hub.publish(Notice(message=message))
 
     def _rotate_if_full(self) -> None:
         try:
@@ -109,19 +227,11 @@ class EventLogWriter:
         if size >= self.max_bytes:
             os.replace(self.path, self.path.with_name(self.path.name + ".1"))
 
-    def _end_torn_line(self) -> None:
-        try:
-            with self.path.open("rb") as handle:
-                handle.seek(0, os.SEEK_END)
-                if handle.tell() == 0:
-                    return
-                handle.seek(-1, os.SEEK_END)
-                torn = handle.read(1) != b"\n"
-        except FileNotFoundError:
-            return
-        if torn:
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write("\n")
+
+def _naming(path: Path, exc: OSError) -> OSError:
+    if exc.errno is None or exc.filename is not None:
+        return exc
+    return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
 
 
 class EventLogTail:

@@ -5,17 +5,24 @@ edge whose endpoints are dictionary-encoded against those same ids, so the file 
 nodes by id yet loads as integer rows with no per-edge string lookup.
 
 Both files carry the schema version and a snapshot token in their metadata. A save writes
-both to synced temporary files first and only then renames them into place, so a crash
-leaves whole files. A load validates everything (schema, types, nulls, momentum range,
-duplicate ids, edges to unknown ids, duplicate edges, a nodes/edges pair from different
-saves) and raises `GraphError` naming the file; the files are never touched on failure.
-A save refuses to overwrite files that changed on disk since the graph was loaded
-(another process saved) unless told to.
+both to synced temporary files first and only then renames them into place, edges first.
+The edges file being replaced is kept as `.edges.arrow.prev` (a hard link, no copy) until
+both renames are done: if the nodes rename fails (a full disk, a read-only remount) the old
+edges go back, and a process killed between the two renames leaves a pair that
+`load_graph` completes from it. A save that cannot write leaves the saved graph exactly
+as it was.
+
+A load validates everything (schema, types, nulls, momentum range, duplicate ids, edges
+to unknown ids, duplicate edges, a nodes/edges pair from different saves) and raises
+`GraphError` naming the file; the files are never touched on failure. A save refuses to
+overwrite files that changed on disk since the graph was loaded (another process saved)
+unless told to.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import time
@@ -42,6 +49,7 @@ from codedreamer.storage.atomic import fsync_directory, write_synced_temp
 
 NODES_FILE = "nodes.arrow"
 EDGES_FILE = "edges.arrow"
+PREVIOUS_EDGES_FILE = ".edges.arrow.prev"
 LOCK_FILE = ".graph.lock"
 SCHEMA_VERSION = "1"
 READ_ATTEMPTS = 3
@@ -149,6 +157,26 @@ def _token_on_disk(path: Path) -> str | None:
     return metadata.get(META_SNAPSHOT, b"").decode("utf-8", "replace") or None
 
 
+def _keep_previous_edges(edges_path: Path) -> Path | None:
+    """Hard-link the current edges file as PREVIOUS_EDGES_FILE; None where there is none.
+
+    File systems without hard links get no backup (the rename order still leaves whole
+    files, just not a matching pair after a kill between the renames).
+    """
+    if not edges_path.exists():
+        return None
+    previous = edges_path.with_name(PREVIOUS_EDGES_FILE)
+    with contextlib.suppress(FileNotFoundError):
+        previous.unlink()
+    try:
+        os.link(edges_path, previous)
+    except OSError as exc:
+        if exc.errno in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
+            return None
+        raise
+    return previous
+
+
 def save_graph(graph: KnowledgeGraph, directory: Path, *, overwrite_changes: bool = False) -> str:
     """Write `graph` to `directory` atomically and return the new snapshot token.
 
@@ -175,13 +203,32 @@ def save_graph(graph: KnowledgeGraph, directory: Path, *, overwrite_changes: boo
                 )
             temps.append(_write_temp(edges_path, edges))
             temps.append(_write_temp(nodes_path, nodes))
-            # Edges first: nodes.arrow is what a save is checked against, so it goes last.
-            os.replace(temps[0], edges_path)
-            os.replace(temps[1], nodes_path)
+            previous = _keep_previous_edges(edges_path)
+            edges_replaced = False
+            try:
+                # Edges first: nodes.arrow is what a save is checked against, so it goes last.
+                os.replace(temps[0], edges_path)
+                edges_replaced = True
+                os.replace(temps[1], nodes_path)
+            except OSError:
+                if previous is not None and edges_replaced:
+                    # Put the old edges back: the pair on disk stays the last whole save.
+                    with contextlib.suppress(OSError):
+                        os.replace(previous, edges_path)
+                raise
+            finally:
+                # Only a kill between the two renames needs it; gone once the save is over.
+                if previous is not None:
+                    with contextlib.suppress(OSError):
+                        previous.unlink()
             temps.clear()
             fsync_directory(directory)
     except OSError as exc:
-        raise GraphError(f"{directory}: cannot write the graph ({_short(exc)})") from None
+        where = exc.filename or directory
+        raise GraphError(
+            f"{where}: cannot write the graph ({exc.strerror or _short(exc)}); "
+            "the saved graph is unchanged"
+        ) from None
     finally:
         for temp in temps:
             with contextlib.suppress(OSError):
@@ -343,6 +390,24 @@ def _edge_rows(path: Path, column: pa.ChunkedArray, ids: pa.Array) -> npt.NDArra
     return result
 
 
+def _previous_edges_matching(edges_path: Path, nodes_token: str) -> pa.Table | None:
+    """The kept previous edges if they belong to the save `nodes_token` names, else None.
+
+    A save killed between its two renames leaves new edges beside old nodes; the edges it
+    replaced are still in PREVIOUS_EDGES_FILE, and with the nodes they are the last whole
+    save. Read only: the next save rewrites both files.
+    """
+    previous = edges_path.with_name(PREVIOUS_EDGES_FILE)
+    if not previous.is_file():
+        return None
+    try:
+        table = _read_table(previous)
+        token = _check_schema(previous, table, EDGE_FIELDS)
+    except GraphError:
+        return None
+    return table if token == nodes_token else None
+
+
 def load_graph(
     directory: Path,
     *,
@@ -371,10 +436,13 @@ def load_graph(
         if attempt + 1 < READ_ATTEMPTS:
             time.sleep(0.05)
     else:
-        raise GraphError(
-            f"{edges_path}: written by a different save than {nodes_path.name} "
-            "(an interrupted save or a copied file); left untouched"
-        )
+        recovered = _previous_edges_matching(edges_path, nodes_token)
+        if recovered is None:
+            raise GraphError(
+                f"{edges_path}: written by a different save than {nodes_path.name} "
+                "(an interrupted save or a copied file); left untouched"
+            )
+        edges = recovered
     columns = _columns_from_tables(nodes_path, nodes, edges_path, edges)
     try:
         graph = KnowledgeGraph.from_columns(

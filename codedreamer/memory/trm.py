@@ -73,6 +73,8 @@ class TemporalMemory:
         self.items: dict[str, Memory] = {}
         self.round = 0
         self.problem = ""
+        # A corrupt file that could not be moved aside (read-only DATA_DIR): never saved over.
+        self._corrupt_in_place = False
         if path is not None and path.exists():
             self._load(path)
 
@@ -84,13 +86,23 @@ class TemporalMemory:
                 memory = Memory(**raw)
                 self.items[memory.id] = memory
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-            try:
-                path.rename(aside)
-            except OSError:
-                aside = path
             self.items = {}
+            try:
+                aside = self._move_aside(path)
+            except OSError as move_error:
+                self._corrupt_in_place = True
+                self.problem = (
+                    f"{path}: unreadable TRM memory ({exc}); left in place, not saved over "
+                    f"until it can be moved aside ({move_error.strerror or move_error})"
+                )
+                return
             self.problem = f"{path}: unreadable TRM memory ({exc}); kept as {aside}, starting empty"
+
+    @staticmethod
+    def _move_aside(path: Path) -> Path:
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+        path.rename(aside)
+        return aside
 
     def salience(self, memory: Memory, now: float) -> float:
         return decayed(memory.salience, memory.updated, now, self.half_life_sec)
@@ -156,8 +168,16 @@ class TemporalMemory:
                 del self.items[memory.id]
 
     def save(self) -> None:
+        """Write the memories atomically; OSError (naming the file) if it cannot be written.
+
+        A failed save changes nothing on disk; the memories stay here and the next save
+        writes them all.
+        """
         if self.path is None:
             return
+        if self._corrupt_in_place and self.path.exists():
+            self._move_aside(self.path)  # raises while it still cannot be moved
+        self._corrupt_in_place = False
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {"round": self.round, "memories": [asdict(m) for m in self.items.values()]}
         atomic_write_text(self.path, json.dumps(data, ensure_ascii=False, indent=0))

@@ -5,6 +5,10 @@ crosses a file system), is flushed and fsynced, and only then takes the real nam
 directory is fsynced afterwards so the rename itself survives a power cut. Temporary files
 are dot-files ending in `.tmp`; a process killed mid-write leaves one behind, never a
 partial file under the real name.
+
+A write that fails (a full disk, a read-only file system) removes its temporary file and
+raises OSError naming the real file, never the temporary name, which means nothing to the
+user; the file under the real name is left exactly as it was.
 """
 
 from __future__ import annotations
@@ -43,26 +47,48 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
+def naming(path: Path, exc: OSError) -> OSError:
+    """`exc` as an error about `path` (the file the user knows), with the same errno.
+
+    Errors without an errno (raised by a library, not the OS) are returned unchanged.
+    """
+    if exc.errno is None or exc.filename == str(path):
+        return exc
+    # OSError(errno, ...) picks the matching subclass (FileExistsError, PermissionError).
+    return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
+
+
 def write_synced_temp(path: Path, write: Callable[[BinaryIO], None]) -> Path:
     """Let `write` fill a new, fsynced temporary file beside `path`; return its name.
 
     The caller renames it into place (or links it, for an exclusive create). On any failure
-    the temporary file is removed and the error propagates.
+    the temporary file is removed and the error propagates (an OSError names `path`).
     """
     temp = temp_path_for(path)
-    # O_EXCL: never reuse someone else's temp file. Mode 0o666 so the umask decides, as
-    # for any ordinary file the user creates (mkstemp would force 0o600).
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        # O_EXCL: never reuse someone else's temp file. Mode 0o666 so the umask decides, as
+        # for any ordinary file the user creates (mkstemp would force 0o600).
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as exc:
+        raise naming(path, exc) from None
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+    except OSError as exc:
+        _discard(temp)
+        raise naming(path, exc) from None
     except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+        _discard(temp)
         raise
     return temp
+
+
+def _discard(temp: Path) -> None:
+    """Remove a temporary file whose write failed (a full disk frees its space again)."""
+    with contextlib.suppress(OSError):
+        temp.unlink()
 
 
 def _write_temp(path: Path, data: bytes) -> Path:
@@ -78,9 +104,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     temp = _write_temp(path, data)
     try:
         os.replace(temp, path)
+    except OSError as exc:
+        _discard(temp)
+        raise naming(path, exc) from None
     except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+        _discard(temp)
         raise
     fsync_directory(path.parent)
 
@@ -107,12 +135,13 @@ def create_exclusive(path: Path, text: str) -> None:
             raise
         except OSError as exc:
             if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-                raise
+                raise naming(path, exc) from None
             _create_exclusive_without_links(temp, path)
             return
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+        # After a successful link the temp name is a second link to the same file; if it
+        # cannot be removed now, `remove_stale_temps` removes it at the next start.
+        _discard(temp)
     fsync_directory(path.parent)
 
 
@@ -125,7 +154,12 @@ def _create_exclusive_without_links(temp: Path, path: Path) -> None:
     """
     reservation = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     os.close(reservation)
-    os.replace(temp, path)
+    try:
+        os.replace(temp, path)
+    except OSError as exc:
+        # The empty reservation is ours (O_EXCL): leave no empty "corrupt" dream behind.
+        _discard(path)
+        raise naming(path, exc) from None
     fsync_directory(path.parent)
 
 

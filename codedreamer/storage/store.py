@@ -160,7 +160,9 @@ class DreamStore:
         except FileExistsError:
             raise DreamIdTaken(f"{path}: a dream with id {dream.id} already exists") from None
         except OSError as exc:
-            raise StorageError(f"{path}: cannot write ({exc.strerror or exc})") from None
+            raise StorageError(
+                f"{path}: cannot write the new dream ({_why(exc)}); nothing was written"
+            ) from None
         return path
 
     def update(self, dream_id: str, change: Callable[[Dream], Dream]) -> Dream:
@@ -184,7 +186,9 @@ class DreamStore:
                 try:
                     atomic_write_text(path, text)
                 except OSError as exc:
-                    raise StorageError(f"{path}: cannot write ({exc.strerror or exc})") from None
+                    raise StorageError(
+                        f"{path}: cannot write ({_why(exc)}); the dream file is unchanged"
+                    ) from None
             return updated
 
     def set_status(self, dream_id: str, status: str | Status, reason: str = "") -> Dream:
@@ -211,8 +215,8 @@ class DreamStore:
                 if path.stat().st_mtime < cutoff:
                     path.unlink()
                     removed += 1
-            except FileNotFoundError:
-                continue  # another process cleaned it first
+            except OSError:
+                continue  # another process cleaned it first, or the directory is read-only
         return removed
 
     # ------------------------------------------------------------ locking
@@ -233,7 +237,10 @@ class DreamStore:
             lock_dir.mkdir(parents=True, exist_ok=True)
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as exc:
-            raise StorageError(f"{lock_path}: cannot create lock ({exc.strerror or exc})") from None
+            raise StorageError(
+                f"{lock_path}: cannot lock dream {dream_id} ({_why(exc)}); "
+                "the dream file is unchanged"
+            ) from None
         try:
             deadline = time.monotonic() + self.lock_timeout
             delay = 0.001
@@ -265,6 +272,11 @@ def _fresh_copy(dream: Dream) -> Dream:
         if isinstance(value, list | dict):
             changes[item.name] = copy.copy(value)
     return replace(dream, **changes)
+
+
+def _why(exc: OSError) -> str:
+    """The OS's words for the error ("No space left on device"), without the path."""
+    return exc.strerror or str(exc) or type(exc).__name__
 
 
 def _reason(exc: StorageError, path: Path) -> str:
