@@ -19,6 +19,7 @@ and rejections per reason. Every answer is written to the results file for a han
     python -m bench.bench_quality --cycles 20 --max-tokens 200 [--model PATH.gguf]
         [--threads 2] [--seed 1] [--out bench/quality/last_run.json]
     python -m bench.bench_quality --rescore bench/quality/last_run.json
+    python -m bench.bench_quality --cycles 100 --max-minutes 90   # as many as fit, scored
 
 --rescore re-validates and re-scores the answers of an earlier run with the current rules,
 without a model (the codebase is re-indexed for the names and paths that grounding needs).
@@ -194,7 +195,14 @@ def run_cycles(args: argparse.Namespace, work: Path) -> list[Cycle]:
     cycles: list[Cycle] = []
     try:
         engine.ensure_index()
+        deadline = (
+            time.monotonic() + 60 * args.max_minutes if args.max_minutes is not None else None
+        )
         for number in range(1, args.cycles + 1):
+            if deadline is not None and time.monotonic() > deadline:
+                print(f"time is up after {number - 1} cycles", file=sys.stderr, flush=True)
+                args.cycles = number - 1
+                break
             recorder.cycle = Cycle(number)
             started = time.perf_counter()
             outcome = engine.dream_once(max_tokens=args.max_tokens)
@@ -322,6 +330,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", default=str(HERE / "last_run.json"))
     parser.add_argument("--rescore", help="results JSON of an earlier run to re-validate")
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="stop starting cycles after this long and score the ones that ran",
+    )
     args = parser.parse_args(argv)
     defects = load_defects()
     started = time.perf_counter()
