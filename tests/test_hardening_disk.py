@@ -109,10 +109,12 @@ class _Model(ScriptedModel):
         pass
 
 
-def _settings(tmp_path: Path, **extra: str) -> Settings:
+def _settings(
+    tmp_path: Path, *, data_dir: Path | None = None, dreams_dir: Path | None = None, **extra: str
+) -> Settings:
     environ = {
-        "DREAMER_DREAMS_DIR": str(tmp_path / "dreams"),
-        "DREAMER_DATA_DIR": str(tmp_path / "data"),
+        "DREAMER_DREAMS_DIR": str(dreams_dir or tmp_path / "dreams"),
+        "DREAMER_DATA_DIR": str(data_dir or tmp_path / "data"),
         # Cycles run when the test asks (dream now), not on a timer.
         "DREAMER_DREAM_INTERVAL_SEC": "3600",
         **extra,
@@ -135,9 +137,16 @@ class Daemon:
     Cycles start when `cycle()` asks for one (DREAM_INTERVAL_SEC is an hour).
     """
 
-    def __init__(self, root: Path, *, live_index: bool = False) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        live_index: bool = False,
+        data_dir: Path | None = None,
+        dreams_dir: Path | None = None,
+    ) -> None:
         self.repo = make_repo(root / "repo")
-        self.settings = _settings(root)
+        self.settings = _settings(root, data_dir=data_dir, dreams_dir=dreams_dir)
         self.model = _Model(code=[DIFF], critic=['{"severity": "NONE", "issues": "correct"}'])
         self.hub = EventHub()
         self.subscription = self.hub.subscribe()
