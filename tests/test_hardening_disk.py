@@ -663,3 +663,33 @@ def test_a_log_directory_that_cannot_be_created_drops_records_without_tracebacks
         assert "Traceback" not in err and "Logging error" not in err
     finally:
         _remove_our_log_handlers()
+
+
+@pytest.mark.parametrize("error", [errno.ENOSPC, errno.EROFS], ids=_ids)
+def test_a_daemon_started_on_a_full_or_read_only_data_dir_is_one_line_exit_1(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    error: int,
+) -> None:
+    for key in list(os.environ):
+        if key.upper().startswith("DREAMER_"):
+            monkeypatch.delenv(key)
+    repo = make_repo(tmp_path / "repo")
+    data = tmp_path / "data"
+    monkeypatch.setenv("DREAMER_DATA_DIR", str(data))
+    monkeypatch.setenv("DREAMER_DREAMS_DIR", str(tmp_path / "dreams"))
+    monkeypatch.chdir(tmp_path)
+    fault = DiskFault(monkeypatch, [data])
+    fault.start(error)
+    try:
+        code = cli_run(["daemon", "--codebase", str(repo)])
+    finally:
+        fault.stop()
+        _remove_our_log_handlers()
+    out, err = capsys.readouterr()
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot create the engine lock")
+    assert FAULTS[error] in lines[0] and str(data) in lines[0]
+    assert "Traceback" not in out + err and not data.exists()
