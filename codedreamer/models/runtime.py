@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from codedreamer.errors import ModelLoadError, PromptBudgetError
+from codedreamer.models.abort import PrefillAbort
 from codedreamer.models.data import ChatMessage, FinishReason, GenerationStats, ModelSpec
 from codedreamer.models.gguf import read_gguf_info, show_path
 from codedreamer.models.quiet import stderr_to_file
@@ -63,9 +64,15 @@ _LOCK_POLL_SECONDS = 0.05
 class _Progress:
     """Per-generation state that the stopping criterion (inside llama.cpp's loop) updates."""
 
-    def __init__(self, prompt_tokens: int, cancel: threading.Event | None) -> None:
+    def __init__(
+        self,
+        prompt_tokens: int,
+        cancel: threading.Event | None,
+        prefill_abort: PrefillAbort | None = None,
+    ) -> None:
         self.prompt_tokens = prompt_tokens
         self.cancel = cancel
+        self.prefill_abort = prefill_abort
         self.seen_context = 0
         self.cancel_hit = False
 
@@ -76,6 +83,9 @@ class _Progress:
         return max(0, self.seen_context - self.prompt_tokens + 1) if self.seen_context else 0
 
     def __call__(self, input_ids: Any, _logits: Any) -> bool:
+        if self.prefill_abort is not None:
+            self.prefill_abort.prefill_done()  # a token was sampled: the prefill is over
+            self.prefill_abort = None
         self.seen_context = max(self.seen_context, len(input_ids))
         if self.cancel is not None and self.cancel.is_set():
             self.cancel_hit = True
@@ -408,9 +418,12 @@ def _stream(state: _Generation) -> Generator[str, None, None]:
         llama = model._llama
         if llama is None:
             raise ModelLoadError(f"{model.spec.env_var}: model {model.name} was closed")
-        progress = _Progress(state.prompt_tokens, cancel)
+        prefill_abort = PrefillAbort(llama, cancel) if cancel is not None else None
+        progress = _Progress(state.prompt_tokens, cancel, prefill_abort)
         state.progress = progress
         model._progress = progress
+        if prefill_abort is not None:
+            prefill_abort.install()
         stream = llama.create_chat_completion(**state.params)
         try:
             reason = "length"
@@ -422,6 +435,11 @@ def _stream(state: _Generation) -> Generator[str, None, None]:
                     chunk = next(stream)
                 except StopIteration:
                     break
+                except RuntimeError as exc:
+                    if prefill_abort is not None and prefill_abort.explains(exc):
+                        reason = "cancelled"
+                        break
+                    raise
                 choice = chunk["choices"][0]
                 piece = choice["delta"].get("content")
                 if piece:
@@ -439,6 +457,8 @@ def _stream(state: _Generation) -> Generator[str, None, None]:
             if progress.cancel_hit:
                 reason = "cancelled"
         finally:
+            if prefill_abort is not None:
+                prefill_abort.prefill_done()
             stream.close()
             model._progress = None
     finally:
