@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import re
+import sysconfig
 from pathlib import Path
 
 from test_index_indexer import _age, _write, make_settings
 
 from codedreamer.index.indexer import index_codebase, open_index
-from codedreamer.index.secrets import REDACTED, redact_secrets, required_literals, scanner
+from codedreamer.index.secrets import (
+    REDACTED,
+    redact_secrets,
+    required_literals,
+    required_run,
+    scanner,
+)
 
 # Fake but well-formed values, in the shapes the real services issue.
 AWS = "AKIAQX7G2M4RZK3PLV5N"
@@ -21,6 +28,10 @@ KEY_LINES = [
     "MIIEowIBAAKCAQEAvR7d0Zp9mQk3T8yLhX2cW5nB4rF6gJ1sK0aE9uI7oP3lM8qN",
     "Zx4Cv6Bn2Mq8Wr5Ty1Ui9Op3As7Df4Gh0Jk6Lz2Xc8Vb5Nm1Qw3Er7Ty9Ui2Op4As",
 ]
+TWILIO = "AC3f9a1c7e5b2d4a6c8e0f1b3d5a7c9e2f"
+DISCORD = "MTA4NzQ2NTI3OTk4ODk4NDk2Mg.GhT7xQ.Zk3vP9mL2qR8wX5nB1cY7tD4sF6"
+TELEGRAM = "5732189045:AAHk3vP9mL2qR8wX5nB1cY7tD4sF6gH0jKw"
+ARTIFACTORY = "AKCp8kqZ3vX9wB2nC7yL5mT4"
 SECRETS = [AWS, AWS_SECRET, GITHUB, GITLAB, SLACK, PASSWORD, *KEY_LINES]
 
 CONFIG_PY = f'''"""Service settings."""
@@ -78,12 +89,74 @@ def test_plain_code_is_left_alone() -> None:
 
 
 def test_gates_come_from_the_plugins_own_rules() -> None:
-    gates = dict(zip((type(p).__name__ for p in scanner().plugins), scanner().gates, strict=True))
-    assert {"akia", "asia"} <= gates["AWSKeyDetector"]
-    assert "ghp_" in gates["GitHubTokenDetector"]
-    assert {"password", "api_key", "apikey"} <= gates["KeywordDetector"]
+    found = scanner()
+    assert {"akia", "asia"} <= found.plugin_literals("AWSKeyDetector")
+    assert "ghp_" in found.plugin_literals("GitHubTokenDetector")
+    assert {"password", "api_key", "apikey"} <= found.plugin_literals("KeywordDetector")
     assert required_literals(re.compile("(?:AKIA|ASIA)[0-9A-Z]{16}")) == {"akia", "asia"}
     assert required_literals(re.compile(r"\d{8}:[A-Za-z]{35}")) is None
+    # Rules without a literal are gated by the token run every match holds.
+    assert required_run(re.compile(r"AC[a-z0-9]{32}")) == 34
+    assert required_run(re.compile(r"\d{8,10}:[0-9A-Za-z_-]{35}")) == 35
+    assert required_run(re.compile(r"[MNO][\w-]{23,25}\.[\w-]{6}\.[\w-]{27}")) == 27
+    assert required_run(re.compile(r"password\s*=\s*\S+")) == 8
+    # Every plugin that was left out for want of a gate now has one.
+    assert found.skipped == []
+    names = {type(plugin).__name__ for plugin in found.plugins}
+    assert {"TwilioKeyDetector", "DiscordBotTokenDetector", "TelegramBotTokenDetector"} <= names
+    assert "ArtifactoryDetector" in names
+
+
+TOKENS_PY = f"""TWILIO_KEY = "{TWILIO}"
+DISCORD = '{DISCORD}'
+bot = Bot(token="{TELEGRAM}")
+ARTIFACTORY_TOKEN = "{ARTIFACTORY}"
+
+
+def send(text):
+    return bot.send(text)
+"""
+
+
+def test_twilio_discord_telegram_and_artifactory_tokens_are_redacted() -> None:
+    result = redact_secrets("tokens.py", TOKENS_PY)
+    assert result.secrets == 4
+    for value in (TWILIO, DISCORD, TELEGRAM, ARTIFACTORY):
+        assert value not in result.text
+    assert f'TWILIO_KEY = "{REDACTED}"' in result.text
+    assert f'ARTIFACTORY_TOKEN = "{REDACTED}"' in result.text
+    assert "def send(text):" in result.text
+
+
+def _stdlib_sample() -> list[tuple[str, str]]:
+    """Real code with URLs, keys, hex digests and long names: where gates could slip."""
+    root = Path(sysconfig.get_paths()["stdlib"])
+    found = []
+    for rel in ("urllib/request.py", "base64.py", "hmac.py", "secrets.py", "netrc.py"):
+        if (root / rel).is_file():
+            found.append((rel, (root / rel).read_text(encoding="utf-8")))
+    return found
+
+
+def test_gated_scan_finds_exactly_what_every_plugin_on_every_line_finds() -> None:
+    """The gates only skip work: the same lines are redacted as without them."""
+    texts = [
+        ("config.py", CONFIG_PY),
+        ("deploy.js", DEPLOY_JS),
+        ("keys.py", KEY_PY),
+        ("tokens.py", TOKENS_PY),
+        # Upper case whose lower case is longer: the line-by-line path.
+        ("i.py", f"NAME = 'İstanbul'\napi_key = \"{PASSWORD}\"\nT = '{TWILIO}'\n"),
+        ("u.py", f"s = 'ünïcode'\nDISCORD = '{DISCORD}'\n"),
+        *_stdlib_sample(),
+    ]
+    assert len(texts) >= 8
+    caught = 0
+    for path, text in texts:
+        gated = scanner().redact(path, text)
+        assert gated == scanner().redact_unfiltered(path, text), path
+        caught += gated.secrets
+    assert caught >= 14
 
 
 def _everything_stored(index_dir: Path) -> str:
