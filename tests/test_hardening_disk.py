@@ -145,7 +145,8 @@ class Daemon:
         data_dir: Path | None = None,
         dreams_dir: Path | None = None,
     ) -> None:
-        self.repo = make_repo(root / "repo")
+        repo = root / "repo"
+        self.repo = repo if repo.exists() else make_repo(repo)  # a restart keeps the repo
         self.settings = _settings(root, data_dir=data_dir, dreams_dir=dreams_dir)
         self.model = _Model(code=[DIFF], critic=['{"severity": "NONE", "issues": "correct"}'])
         self.hub = EventHub()
@@ -181,11 +182,15 @@ class Daemon:
     def dreams_dir(self) -> Path:
         return self.settings.dreams_dir
 
-    def start(self) -> CycleFinished:
-        """Start it and wait for the first cycle (which starts at once)."""
+    def launch(self) -> None:
+        """Start it (the first cycle starts as soon as the index is ready)."""
         _remove_our_log_handlers()
         configure_logging(self.settings)
         self.services = EngineServices(self.settings, self.runner, event_log=True)
+
+    def start(self) -> CycleFinished:
+        """Start it and wait for the first cycle."""
+        self.launch()
         return self.wait_cycle()
 
     def wait_for(self, found: Callable[[list[Event]], bool], timeout: float = 60) -> None:
@@ -207,6 +212,11 @@ class Daemon:
         self.runner.dream_now()
         finished = self.wait_cycle()
         return finished, self.events[start:]
+
+    def events_now(self) -> list[Event]:
+        """Every event so far, including those not yet collected."""
+        self.events.extend(self.subscription.drain())
+        return self.events
 
     def cycles(self) -> list[CycleFinished]:
         return [e for e in self.events if isinstance(e, CycleFinished)]
@@ -693,3 +703,83 @@ def test_a_daemon_started_on_a_full_or_read_only_data_dir_is_one_line_exit_1(
     assert len(lines) == 1 and lines[0].startswith("error: cannot create the engine lock")
     assert FAULTS[error] in lines[0] and str(data) in lines[0]
     assert "Traceback" not in out + err and not data.exists()
+
+
+# ------------------------------------------------------------------ start-up on a bad disk
+
+
+def test_a_lock_that_cannot_be_written_at_start_is_one_storage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codedreamer.errors import StorageError
+
+    settings = _settings(tmp_path)
+
+    def full(fd: int, data: bytes, offset: int) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "pwrite", full)  # the holder's name, written after the flock
+    runner = Runner(settings, tmp_path, EventHub())
+    with pytest.raises(StorageError) as failed:
+        runner.start()
+    assert str(failed.value) == (
+        f"cannot take the engine lock {settings.data_dir / 'engine.lock'}: No space left on device"
+    )
+    assert not runner.is_alive()
+
+
+def test_an_index_the_full_disk_stops_at_start_is_retried_until_it_builds(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The daemon waits out a full disk at start instead of exiting; other errors still stop."""
+    from codedreamer.index.store import storage_error
+
+    monkeypatch.setattr("codedreamer.engine.runner.BACKOFF_FIRST_SEC", 0.2)
+    real_ensure = Engine.ensure_index
+    failures = ["No space left on device (os error 28)", "Read-only file system (os error 30)"]
+
+    def ensure_index(engine: Engine, progress: Any = None) -> Any:
+        if failures:
+            raise storage_error(engine.settings.index_dir, OSError(failures.pop(0)))
+        return real_ensure(engine, progress=progress)
+
+    monkeypatch.setattr(Engine, "ensure_index", ensure_index)
+    first = daemon.start()
+    assert first.outcome == "saved", first.reason
+    waits = [m for m in daemon.errors() if m.startswith("index not ready")]
+    assert len(waits) == 2 and "No space left on device" in waits[0]
+    assert "Read-only file system" in waits[1] and "next try in" in waits[1]
+    assert all(not e.fatal for e in daemon.events if isinstance(e, EngineError))
+
+
+def test_a_damaged_index_at_start_still_stops_the_runner_with_one_line(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codedreamer.index.store import storage_error
+
+    def ensure_index(engine: Engine, progress: Any = None) -> Any:
+        raise storage_error(engine.settings.index_dir, RuntimeError("failed to fill whole buffer"))
+
+    monkeypatch.setattr(Engine, "ensure_index", ensure_index)
+    daemon.launch()
+    assert daemon.runner.join(30)
+    fatal = [e for e in daemon.events_now() if isinstance(e, EngineError) and e.fatal]
+    assert len(fatal) == 1 and "index --clear" in fatal[0].message
+    assert daemon.runner.error is not None
+
+
+def test_stop_while_waiting_for_disk_space_at_start_ends_promptly(
+    daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codedreamer.index.store import storage_error
+
+    def ensure_index(engine: Engine, progress: Any = None) -> Any:
+        raise storage_error(engine.settings.index_dir, OSError("No space left on device"))
+
+    monkeypatch.setattr(Engine, "ensure_index", ensure_index)
+    daemon.launch()
+    daemon.wait_for(lambda _e: any(m.startswith("index not ready") for m in daemon.errors()))
+    started = time.monotonic()
+    daemon.stop()  # the first back-off is 5 s: a stop must not wait for it
+    assert time.monotonic() - started < 3 and not daemon.runner.is_alive()
+    assert daemon.runner.error is None

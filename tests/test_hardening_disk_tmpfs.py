@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from codedreamer.events import CycleFinished, event_from_json
+from codedreamer.events import CycleFinished, EngineError, event_from_json
 from codedreamer.index.indexer import open_index
 from codedreamer.memory.graph_store import load_graph
 from codedreamer.memory.graph_types import dream_node_id
@@ -271,3 +271,48 @@ def test_dreams_mark_on_a_really_full_dreams_dir_is_one_line_and_the_file_unchan
     marked = run_codedreamer("dreams", "mark", dream.id, "rejected", env=env, cwd=tmp_path)
     assert marked.returncode == 0, marked.stderr
     assert DreamStore(dreams).load(dream.id).status is Status.REJECTED
+
+
+def test_a_daemon_restarted_on_a_really_full_data_dir_waits_for_space_then_dreams(
+    tmp_path: Path, mounts: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mount, dreams = mounts
+    fresh, used = mount / "fresh", mount / "used"
+    fresh.mkdir()
+    earlier = Daemon(tmp_path, data_dir=used, dreams_dir=dreams)
+    try:
+        assert earlier.start().outcome == "saved"
+    finally:
+        earlier.stop()
+    stock = earlier.repo / "stock.py"
+    stock.write_text(stock.read_text() + NEW_FUNCTION)  # the restart must index this
+    filler = fill(mount)
+    # A fresh DATA_DIR has no room even for the engine lock's text: one line, exit 1.
+    env = {"DREAMER_DATA_DIR": str(fresh), "DREAMER_DREAMS_DIR": str(dreams)}
+    refused = run_codedreamer("daemon", "--codebase", str(earlier.repo), env=env, cwd=tmp_path)
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr
+    assert "engine lock" in refused.stderr and "No space left on device" in refused.stderr
+    # The used one: the lock is taken (its text rewritten in place), the index cannot be
+    # brought up to date: the daemon says so and waits with back-off instead of exiting.
+    monkeypatch.setattr("codedreamer.engine.runner.BACKOFF_FIRST_SEC", 1.0)
+    daemon = Daemon(tmp_path, data_dir=used, dreams_dir=dreams)
+    try:
+        daemon.launch()
+        daemon.wait_for(lambda _e: any(m.startswith("index not ready") for m in daemon.errors()))
+        waiting = [m for m in daemon.errors() if m.startswith("index not ready")]
+        assert "No space left on device" in waiting[0] and "next try in 1s" in waiting[0]
+        assert daemon.runner.is_alive()
+        filler.unlink()
+        first = daemon.wait_cycle()
+        assert first.outcome == "saved", (first.reason, daemon.errors())
+    finally:
+        daemon.stop()
+    assert not [e for e in daemon.events if isinstance(e, EngineError) and e.fatal]
+    assert DreamStore(dreams).load(first.dream_id).id == first.dream_id
+    index = open_index(daemon.settings)
+    try:
+        assert index.definitions("restock_everything")
+    finally:
+        index.close()
+    assert leftovers(used, dreams) == []

@@ -7,14 +7,19 @@ the model checks before every token, so a generation ends within one token.
 
 Each cycle runs inside an error boundary: whatever goes wrong (a full disk, a prompt
 that does not fit, a failed save) becomes an `EngineError` event and a back-off before
-the next try, never the end of the runner. Waiting between cycles is a blocking `get` on
-the command queue with a timeout, so pause, dream-now and stop act at once.
+the next try, never the end of the runner. At start, an index that cannot be built
+because the disk is full or read-only is retried the same way; other start-up failures
+(a bad model file, a damaged index) end the runner with one line. Waiting between cycles
+is a blocking `get` on the command queue with a timeout, so pause, dream-now and stop act
+at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
+import os
 import queue
 import random
 import threading
@@ -24,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from codedreamer.engine.lock import EngineLock
-from codedreamer.errors import CodeDreamerError
+from codedreamer.errors import CodeDreamerError, StorageError
 from codedreamer.events import (
     CycleFinished,
     EngineError,
@@ -79,6 +84,19 @@ def backoff_seconds(failures: int) -> float:
     if failures <= 0:
         return 0.0
     return min(BACKOFF_MAX_SEC, BACKOFF_FIRST_SEC * 2.0 ** min(failures - 1, 16))
+
+
+_DISK_TROUBLE = tuple(os.strerror(code) for code in (errno.ENOSPC, errno.EROFS, errno.EDQUOT))
+
+
+def disk_trouble(exc: BaseException) -> bool:
+    """Whether an error says the disk is full or read-only: worth waiting out, not fatal.
+
+    Judged by the OS's own words, which the stores keep in their one-line errors (LanceDB's
+    Rust errors carry no errno).
+    """
+    text = str(exc)
+    return any(words in text for words in _DISK_TROUBLE)
 
 
 def _default_engine(settings: Settings, codebase: Path, sink: EventSink) -> Engine:
@@ -143,7 +161,13 @@ class Runner:
     def start(self) -> None:
         if self._thread is not None:
             return
-        self._lock.acquire()
+        try:
+            self._lock.acquire()
+        except OSError as exc:  # writing the holder's name on a full disk, for one
+            raise StorageError(
+                f"cannot take the engine lock {safe_line(str(self._lock.path))}: "
+                f"{exc.strerror or exc}"
+            ) from None
         self._thread = threading.Thread(target=self._run, name="codedreamer-runner", daemon=True)
         self._thread.start()
 
@@ -204,7 +228,7 @@ class Runner:
             engine = self._engine_factory(self.settings, self.codebase, self._emit)
             self._load_models(engine)
             if not self._stopping.is_set():
-                self._build_index(engine)
+                self._build_index_when_possible(engine)
             if self.live_index and not self._stopping.is_set():
                 engine.start_live_index()
             self._loop(engine)
@@ -290,6 +314,45 @@ class Runner:
                 seconds=time.perf_counter() - started,
             )
         )
+
+    def _build_index_when_possible(self, engine: Engine) -> None:
+        """Build the index; on a full or read-only disk, report and retry with back-off.
+
+        Finite runs (`stop_on_error`) and every other failure still stop at once: only
+        a disk that may get space back (or be remounted writable) is worth waiting for.
+        """
+        failures = 0
+        while True:
+            try:
+                self._build_index(engine)
+                return
+            except CodeDreamerError as exc:
+                if self.stop_on_error or not disk_trouble(exc):
+                    raise
+                failures += 1
+                delay = backoff_seconds(failures)
+                self._emit(
+                    EngineError(
+                        message=f"index not ready: {safe_line(str(exc))}; next try in {delay:.0f}s"
+                    )
+                )
+                if not self._wait(delay):
+                    return  # stopped while waiting
+
+    def _wait(self, seconds: float) -> bool:
+        """Wait up to `seconds` (dream-now ends it early); False if a stop came meanwhile."""
+        deadline = time.monotonic() + seconds
+        while not self._stopping.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                command = self._commands.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if command == "now":
+                break
+        return not self._stopping.is_set()
 
     def _loop(self, engine: Engine) -> None:
         next_at = time.time()  # the first cycle starts at once
