@@ -227,6 +227,45 @@ def test_worker_processes_give_the_same_index_as_one_process(tmp_path: Path) -> 
     assert (vectors_one[order_one] == vectors_two[order_two]).all()
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="fork is used on Linux only")
+def test_the_command_forks_its_workers_and_builds_the_same_index(tmp_path: Path) -> None:
+    """`codedreamer index` in a fresh process forks its workers (nothing to re-import) and
+    gets the index one in-process worker builds; once LanceDB is loaded, workers spawn."""
+    probe = (
+        "from codedreamer.index import indexer\n"
+        "print(indexer._pool_context().get_start_method())\n"
+        "import lancedb\n"
+        "print(indexer._pool_context().get_start_method())\n"
+    )
+    methods = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert methods == ["fork", "spawn"]
+    root = tmp_path / "repo"
+    for i in range(120):
+        _age(_write(root, f"m/mod{i}.py", f"def run_{i}(value):\n    return value + {i}\n"))
+    one = make_settings(tmp_path / "one")
+    index_codebase(root, one, workers=1)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DREAMER_")}
+    env["DREAMER_DATA_DIR"] = str(tmp_path / "cli")
+    result = subprocess.run(
+        [sys.executable, "-m", "codedreamer", "index", str(root), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    cli = make_settings(tmp_path / "x", data_dir=tmp_path / "cli")
+    ids_one, vectors_one = open_index(one, read_only=True).chunk_vectors()
+    ids_cli, vectors_cli = open_index(cli, read_only=True).chunk_vectors()
+    assert len(ids_one) == 120
+    assert sorted(ids_one) == sorted(ids_cli)
+    order_one = sorted(range(len(ids_one)), key=ids_one.__getitem__)
+    order_cli = sorted(range(len(ids_cli)), key=ids_cli.__getitem__)
+    assert (vectors_one[order_one] == vectors_cli[order_cli]).all()
+
+
 def test_progress_reports_every_file(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     _project(root, 4)

@@ -20,6 +20,8 @@ from codedreamer.safe_text import safe_line
 if TYPE_CHECKING:
     from codedreamer.index.indexer import IndexReport
 
+REFRESH_HZ = 10
+
 
 def register(app: typer.Typer) -> None:
     app.command("index")(index_command)
@@ -90,8 +92,12 @@ def _index_with_progress(
         # File names are untrusted text: never read them as markup.
         TextColumn("{task.fields[path]}", markup=False),
     )
-    with Progress(*columns, console=stderr_console(), transient=True) as bar:
+    # No refresh thread: the indexer forks its workers only while this process has a
+    # single thread (a forked lock held by a refresher would hang them). The bar is redrawn
+    # from the progress callback instead, at most REFRESH_HZ times a second.
+    with Progress(*columns, console=stderr_console(), transient=True, auto_refresh=False) as bar:
         task = bar.add_task("index", total=None, rate=0.0, path="scanning")
+        last = [0.0]
 
         def on_progress(event: IndexProgress) -> None:
             rate = event.files_done / event.elapsed if event.elapsed > 0 else 0.0
@@ -102,6 +108,9 @@ def _index_with_progress(
                 rate=rate,
                 path=safe_line(event.path)[-60:],
             )
+            if event.phase != "index" or event.elapsed - last[0] >= 1 / REFRESH_HZ:
+                last[0] = event.elapsed
+                bar.refresh()
 
         return index_codebase(
             codebase,

@@ -14,6 +14,8 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -303,8 +305,17 @@ _IDENTIFIER_TEXT = _TextCache()
 _SYMBOL_TEXT = _SymbolCache()
 
 
+def _load_parsing() -> None:
+    """Load what every file needs: the grammar and detect-secrets' plugins."""
+    from codedreamer.index.languages import LANGUAGES
+    from codedreamer.index.parser import parse
+
+    parse(LANGUAGES[0], b"pass\n")
+    scanner()
+
+
 def _init_worker() -> None:
-    """Prepare a fresh worker process: grammar and Arrow loaded, garbage collection tuned.
+    """Prepare a worker process: grammar and Arrow loaded, garbage collection tuned.
 
     Chunking allocates millions of short-lived objects that form no cycles; with the default
     threshold the collector ran about a thousand times over the standard library and took
@@ -313,11 +324,7 @@ def _init_worker() -> None:
     """
     import pyarrow  # noqa: F401  (imported by chunk_table; load it before the first batch)
 
-    from codedreamer.index.languages import LANGUAGES
-    from codedreamer.index.parser import parse
-
-    parse(LANGUAGES[0], b"pass\n")
-    scanner()  # detect-secrets' plugins, built before the first batch arrives
+    _load_parsing()  # already loaded when the worker was forked
     gc.freeze()
     gc.set_threshold(*WORKER_GC_THRESHOLD)
 
@@ -326,12 +333,27 @@ def _started() -> None:
     """A no-op task: submitting one per worker makes the pool start them all now."""
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """fork when nothing in this process can be broken by it, else spawn.
+
+    A forked worker starts in milliseconds with the grammar and detect-secrets already
+    loaded; a spawned one starts Python and imports numpy, tree-sitter and detect-secrets
+    again (about half a second of CPU each). Forking while LanceDB runs its native threads
+    is unsafe (lancedb #768), and so is forking a process with other Python threads (a Rich
+    refresher holding a lock): fork is used only on Linux, before LanceDB or Arrow is
+    imported (Arrow starts an allocator thread), with one Python thread, which is how
+    `codedreamer index` starts. numpy's BLAS threads take care of fork themselves.
+    """
+    loaded = {"lancedb", "lance", "pyarrow"}.intersection(sys.modules)
+    if sys.platform == "linux" and not loaded and threading.active_count() == 1:
+        _load_parsing()
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 def _start_pool(workers: int) -> ProcessPoolExecutor:
-    # spawn, not fork: LanceDB's native threads are not fork-safe (lancedb #768).
     pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
+        max_workers=workers, mp_context=_pool_context(), initializer=_init_worker
     )
     for _ in range(workers):
         pool.submit(_started)
