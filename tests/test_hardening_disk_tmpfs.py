@@ -316,3 +316,45 @@ def test_a_daemon_restarted_on_a_really_full_data_dir_waits_for_space_then_dream
     finally:
         index.close()
     assert leftovers(used, dreams) == []
+
+
+def test_cli_writers_on_a_really_full_disk_are_one_line_and_keep_every_file(
+    tmp_path: Path, mounts: tuple[Path, Path]
+) -> None:
+    data, dreams = mounts
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "records.py").write_text("def parse_record(raw):\n    return raw[0]\n")
+    env = {"DREAMER_DATA_DIR": str(data), "DREAMER_DREAMS_DIR": str(dreams)}
+    for args in (["index", str(repo)], ["graph", "backfill"]):
+        done = run_codedreamer(*args, env=env, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    DreamStore(dreams).save_new(make_dream(1))
+    (repo / "more.py").write_text("def other_record(raw):\n    return raw[1]\n")
+    before = files_in(data, dreams, skip=("index",))
+    filler = fill(data)
+    dreams_filler = fill(dreams)
+    out = dreams / "out.sarif"
+    expected = {
+        ("index", str(repo)): "cannot use the code index (No space left on device",
+        ("graph", "decay"): "cannot write the graph (No space left on device)",
+        ("graph", "backfill"): "cannot write the graph (No space left on device)",
+        ("dreams", "export", "-o", str(out)): f"{out}: cannot write (No space left on device)",
+    }
+    for args, words in expected.items():
+        done = run_codedreamer(*args, env=env, cwd=tmp_path)
+        assert done.returncode == 1, (args, done.stderr)
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and words in lines[0], args
+        assert "Traceback" not in done.stderr
+    filler.unlink()
+    dreams_filler.unlink()
+    assert files_in(data, dreams, skip=("index",)) == before
+    assert leftovers(data, dreams) == [] and not out.exists()
+    # The index kept its last version, and takes the new file once there is room.
+    found = run_codedreamer("search", "parse record", "--json", env=env, cwd=tmp_path)
+    assert found.returncode == 0 and "records.py" in found.stdout
+    done = run_codedreamer("index", str(repo), "--json", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    found = run_codedreamer("search", "other record", "--json", env=env, cwd=tmp_path)
+    assert "more.py" in found.stdout
