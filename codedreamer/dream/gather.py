@@ -64,6 +64,29 @@ def _label(definition: Any) -> str:
     return f"{definition.path}::{name}"
 
 
+EXPLICIT_IMPORTS = frozenset({"python", "javascript", "typescript", "tsx", "ruby", "rust"})
+"""Languages where code in one file can use another file's names only by importing it."""
+
+
+def linked(definition: Any, user_path: str, imported: Sequence[str], language: str) -> bool:
+    """Whether code in `user_path` can really mean `definition` when it uses its name.
+
+    The symbol tables resolve by name: `x.close()` in urllib/request.py resolved to
+    ftplib's `FTP.close` because the file imports ftplib, and a variable named `local` to
+    `_threading_local.local` because that name is unique. Such context misleads the model.
+    Kept: the same file; a top-level definition in a file the user imports; in languages
+    without file imports (C, Go, Java, ...), any top-level definition. A method or nested
+    definition elsewhere is reached through an object whose type the index does not know.
+    """
+    if definition.path == user_path:
+        return True
+    if "." in (definition.qualified_name or ""):
+        return False
+    if language in EXPLICIT_IMPORTS:
+        return definition.path in imported
+    return True
+
+
 def collect(
     chunk: Any,
     symbols: Any | None,
@@ -84,11 +107,28 @@ def collect(
     if symbols is not None:
         owner = symbols.owner(chunk.id) if hasattr(symbols, "owner") else None
         target: Any = owner if owner is not None else (chunk.qualified_name or chunk.symbol)
+        language = chunk.language
+        imported = symbols.imports(chunk.path)
+
+        def used_here(definitions: Sequence[Any]) -> list[Any]:
+            return [d for d in definitions if linked(d, chunk.path, imported, language)]
+
+        def users_of_this(definitions: Sequence[Any]) -> list[Any]:
+            # The caller's file must be able to reach the seed (the same test, reversed).
+            seed = owner if owner is not None else chunk
+            return [
+                d for d in definitions if linked(seed, d.path, symbols.imports(d.path), language)
+            ]
+
         if target:
-            add("callee", symbols.callees(target), PRIORITY_CALLEES)
-        add("import", symbols.imported_definitions(chunk.path, chunk.id), PRIORITY_IMPORTS)
+            add("callee", used_here(symbols.callees(target)), PRIORITY_CALLEES)
+        add(
+            "import",
+            used_here(symbols.imported_definitions(chunk.path, chunk.id)),
+            PRIORITY_IMPORTS,
+        )
         if target:
-            add("caller", symbols.callers(target), PRIORITY_CALLERS)
+            add("caller", users_of_this(symbols.callers(target)), PRIORITY_CALLERS)
     pieces = [
         Piece(f"{kind}: {_label(definition)}", snippet(text), priority)
         for (kind, definition, priority), text in zip(
