@@ -15,7 +15,7 @@ import pytest
 from sample_repo import make_repo
 
 from codedreamer.config.settings import load_settings
-from codedreamer.dream.context import CycleContext
+from codedreamer.dream.context import CycleContext, Step
 from codedreamer.dream.drill import DRILL_MIN_SCORE
 from codedreamer.dream.parse import extract_title
 from codedreamer.engine.engine import Engine
@@ -118,16 +118,48 @@ def test_real_model_drives_think_code_and_critic(tmp_path: Path) -> None:
         assert outcome.dream is not None or outcome.rejection
 
 
+CODE_REJECTIONS = ("no_code", "code_invalid")
+
+
+def keep_failed_code(step: Step) -> Step:
+    """The step, but a rejection of the Code stage's draft is recorded instead of ending the
+    cycle (for tests about what comes after Code, on a model whose code rarely parses)."""
+
+    def step_keeping_failed_code(context: CycleContext) -> None:
+        step(context)
+        if context.rejection in CODE_REJECTIONS:
+            context.checks["code_rejection_waived_by_test"] = (
+                f"{context.rejection}: {context.rejection_detail}"
+            )
+            context.rejection, context.rejection_detail = None, ""
+
+    return step_keeping_failed_code
+
+
 def test_real_cycles_record_a_drill_chain(tmp_path: Path) -> None:
-    """Two real cycles on llama.cpp (validation lenient, as above): the first stored dream
-    passes the real drill gate (score >= DRILL_MIN_SCORE, no MAJOR verdict), so the second
-    cycle drills into it. The gate is not lowered: the toy model's first dream scores above
-    it at temperature 0. The chain is checked where it is kept: the dream files (level and
-    parent, read back from disk) and the saved graph (a `refines` edge)."""
+    """Two real cycles on llama.cpp: the first stored dream passes the real drill gate
+    (score >= DRILL_MIN_SCORE, no MAJOR verdict), so the second cycle drills into it. The
+    chain is checked where it is kept: the dream files (level and parent, read back from
+    disk) and the saved graph (a `refines` edge).
+
+    Relaxed for the toy model, in this test only: validation is lenient (as above), and the
+    Code stage's checks do not end the cycle. Its drafts are cut off at this token limit and
+    rarely parse, and after a drill it often writes no code at all: with real checks (48
+    tokens, 3 cycles) only 1 of 8 seeds tried stored two dreams in a row, and a test that
+    hangs on one seed's exact output breaks with any prompt change. Think, Code (its checks
+    recorded in the dream) and Critic still run for real. The drill gate is not lowered."""
     events: list[Event] = []
     engine = engine_for(tmp_path, events, seed=11)
     engine.steps = [
-        (name, lenient_judge if name == "validate" else step) for name, step in engine.steps
+        (
+            name,
+            lenient_judge
+            if name == "validate"
+            else keep_failed_code(step)
+            if name in ("code", "critic")
+            else step,
+        )
+        for name, step in engine.steps
     ]
     try:
         first = engine.dream_once(max_tokens=DRILL_MAX_TOKENS)
@@ -142,6 +174,8 @@ def test_real_cycles_record_a_drill_chain(tmp_path: Path) -> None:
         stored = {d.id: d for d in engine.store.list().dreams}
     finally:
         engine.close()
+    counts = stage_counts(events)
+    assert counts.get("think") == 2 and counts.get("code", 0) >= 2, counts
     drills = [e for e in events if isinstance(e, DrillStarted)]
     assert [(d.level, d.parent_id) for d in drills] == [(1, first.dream.id)]
     child = stored[second.dream.id]

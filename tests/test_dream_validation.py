@@ -256,8 +256,12 @@ def test_code_in_another_language_or_that_does_not_parse_is_rejected() -> None:
         f"1. add one helper:\n{block}",
     )
     assert judge(text).reason == "wrong_language"
-    broken = text.replace("javascript", "python")
-    assert judge(broken).reason == "unparseable_code"
+    # Labelled Python, but it is JavaScript: reported as what it is.
+    mislabelled = judge(text.replace("javascript", "python"))
+    assert mislabelled.reason == "wrong_language" and "is javascript" in mislabelled.detail
+    broken = text.replace(block, "```python\ndef change(name, d):\n    items[name] +=\n```")
+    verdict = judge(broken)
+    assert verdict.reason == "unparseable_code" and "line 2" in verdict.detail, verdict
 
 
 def test_every_reason_is_listed() -> None:

@@ -313,3 +313,27 @@ def test_tree_sitter_checks_other_languages() -> None:
     assert not parses("func Add(a, b int int { return a + b }", "go")
     assert parses("anything at all", "cobol")
     assert block_problems(code_blocks("```ts\nconst x: number = 1;\n```"), "javascript") == []
+
+
+def test_blocks_in_any_indexed_language_are_checked_as_fragments() -> None:
+    def problems(text: str, language: str) -> list[tuple[str, str]]:
+        return [(p.reason, p.detail) for p in block_problems(code_blocks(text), language)]
+
+    # Partial snippets in the seed's language are fine: a Go statement, Rust struct fields,
+    # a Java method, a TypeScript class member, C statements.
+    assert problems("```go\nif err != nil {\n\treturn err\n}\n```", "go") == []
+    assert problems("```rust\npub name: String,\npub age: u32,\n```", "rust") == []
+    assert problems("```java\npublic void close() { in.close(); }\n```", "java") == []
+    assert problems("```\nprivate cache = new Map<string, number>();\n```", "typescript") == []
+    assert problems("```c\nfree(buf);\nbuf = NULL;\n```", "c") == []
+    # Unlabelled TypeScript in a JavaScript seed is a compatible language.
+    assert problems("```\nconst n: number = 1;\n```", "javascript") == []
+    # Unlabelled (or mislabelled) code of another language is named as such.
+    python_in_go = problems("```\ndef close(self):\n    return self.fh.close()\n```", "go")
+    assert python_in_go == [("wrong_language", "a block without a language that is python, not go")]
+    rust_as_c = problems("```c\nlet v: Vec<u8> = Vec::new();\n```", "c")
+    assert rust_as_c == [("wrong_language", "a block labelled c that is rust, not c")]
+    # Broken code of the seed's language, with the fragment's own line.
+    broken = problems("```go\nx := load()\nif x != nil {\n\treturn x\n```", "go")
+    assert broken == [("unparseable_code", "a go block that does not parse (line 3: missing '}')")]
+    assert problems("```java\nint x = 1\n```", "java")[0][0] == "unparseable_code"

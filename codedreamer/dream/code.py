@@ -2,15 +2,16 @@
 
 The model is asked for a unified diff against the real file. What comes back is checked
 in memory, never in the user's checkout: a diff must apply to the file's current content
-(dream/patch.py) and the patched file must still parse (Python: `ast`); an answer that
-gives an "existing" and an "improved" fragment instead must quote code that is in the file
-and change it. Every check goes into `CodeDraft.checks` (stored in the dream); the first
-failed one is `CodeDraft.problem`, which the Critic sees and the refinement must fix.
+(dream/patch.py) and the patched file must still parse (verify/parse_check.py: Python
+compiled, other languages by tree-sitter); an answer that gives an "existing" and an
+"improved" fragment instead must quote code that is in the file and change it, and the
+improved fragment must be in the file's language and parse as a fragment of it
+(verify/fragment.py: tried as written, as class members, as a function body, ...).
+Every check goes into `CodeDraft.checks` (stored in the dream); the first failed one is
+`CodeDraft.problem`, which the Critic sees and the refinement must fix.
 """
 
 from __future__ import annotations
-
-import ast
 
 from codedreamer.dream.context import CodeDraft, CycleContext
 from codedreamer.dream.parse import code_blocks, extract_diff
@@ -24,41 +25,29 @@ from codedreamer.dream.prompts import (
 )
 from codedreamer.dream.stages import StageResult, run_stage
 from codedreamer.dream.think import seed_of
+from codedreamer.dream.validation.code_blocks import block_problem, canonical_language
 from codedreamer.models.budget import PromptSection, budget_prompt
-
-_LANGUAGE_ALIASES = {
-    "py": "python",
-    "python3": "python",
-    "js": "javascript",
-    "ts": "typescript",
-    "sh": "bash",
-    "shell": "bash",
-    "rs": "rust",
-    "golang": "go",
-    "c++": "cpp",
-    "cs": "c_sharp",
-    "csharp": "c_sharp",
-    "rb": "ruby",
-    "kt": "kotlin",
-}
+from codedreamer.verify.parse_check import check_source
 
 
-def same_language(info: str, language: str) -> bool:
-    """Whether a fence's info string names the chunk's language ("" is taken as yes)."""
-    if not info or not language:
-        return True
-    return _LANGUAGE_ALIASES.get(info, info) == _LANGUAGE_ALIASES.get(language, language)
+def parses(text: str, language: str, path: str = "<file>") -> str:
+    """ "ok", "fails: ..." or "not checked: ..." for a whole (patched) file in `language`."""
+    return check_source(text, canonical_language(language), path)
 
 
-def parses(text: str, language: str) -> str:
-    """ "ok", "fails: ..." or "not checked" for languages without a parser here."""
-    if language != "python":
-        return "not checked"
-    try:
-        ast.parse(text)
-    except SyntaxError as exc:
-        return f"fails: line {exc.lineno}: {exc.msg}"
-    return "ok"
+def fragment_problem(code: str, info: str, language: str, closed: bool = True) -> tuple[str, str]:
+    """(check, what is wrong) for a code block meant for a file in `language`, or ("", "").
+
+    The check is "language" (another language by its label, or by what it parses as) or
+    "parses" (it does not parse as a fragment of the language, see verify/fragment.py).
+    """
+    found = block_problem(code, info, language)
+    if found is None:
+        return "", ""
+    reason, detail = found
+    if reason == "wrong_language":
+        return "language", detail
+    return "parses", detail + ("; the block was cut off" if not closed else "")
 
 
 def pair_to_diff(source: str, existing: str, improved: str, path: str) -> str:
@@ -102,7 +91,7 @@ def check_draft(
                 draft.problem = draft.problem or f"the diff does not apply: {exc}"
             else:
                 checks["diff_applies"] = "ok"
-                checks["parses"] = parses(patched, language)
+                checks["parses"] = parses(patched, language, path or "<file>")
                 if checks["parses"].startswith("fails"):
                     draft.problem = f"the patched file does not parse ({checks['parses'][7:]})"
                 draft.code = "\n".join(
@@ -118,9 +107,12 @@ def check_draft(
     checks["format"] = "code"
     improved = blocks[-1]
     draft.code = improved.body.strip("\n")
-    if not same_language(improved.info, language):
-        checks["language"] = f"fails: {improved.info} code for {language}"
-        draft.problem = f"the code is {improved.info}, not {language}"
+    check, wrong = fragment_problem(draft.code, improved.info, language, improved.closed)
+    if check:
+        checks[check] = f"fails: {wrong}"
+        draft.problem = f"the answer's code is {wrong}"
+    else:
+        checks["parses"] = "ok: as a fragment"
     whole = source if source is not None else seed
     if len(blocks) >= 2:
         existing = blocks[0].body
@@ -150,15 +142,10 @@ def check_draft(
                 checks["diff_applies"] = f"fails: {exc}"
             else:
                 checks["diff_applies"] = "ok"
-                checks["parses"] = parses(patched, language)
+                checks["parses"] = parses(patched, language, path)
                 if checks["parses"].startswith("fails"):
                     draft.problem = f"the patched file does not parse ({checks['parses'][7:]})"
             return draft
-    if not draft.problem:
-        checks["parses"] = parses(draft.code, language) if language == "python" else "not checked"
-        if checks["parses"].startswith("fails"):
-            # A fragment may be a method body that parses only in place: record, don't fail.
-            checks["parses"] = "fragment: " + checks["parses"]
     return draft
 
 

@@ -1,23 +1,23 @@
 """Code blocks in an answer are in the seed's language and parse.
 
 The language comes from the fence's info string (```js in a Python seed is another
-language). A block with no info string, or the seed's language, must parse: Python with
-`ast.parse` (after dedenting, so a method body is fine), every other indexed language with
-its tree-sitter grammar, where any ERROR or MISSING node fails it. A fragment that is a
-class member (a JavaScript method, a Java method) is retried inside a class, a Go fragment
-with a package clause. Text-like blocks (diff, output, shell, SQL, JSON, ...) are not code of
-the seed and are neither language- nor parse-checked.
+language). A block with no info string, or the seed's language, must parse as a fragment
+of it (verify/fragment.py: Python compiled, every other indexed language by its tree-sitter
+grammar with no ERROR or MISSING node, a partial snippet tried as class members, a function
+body, struct fields, ...). A block that does not parse but does parse in another language
+is reported as that language (wrong_language), else as unparseable_code. Text-like blocks
+(diff, output, shell, SQL, JSON, ...) are not code of the seed and are neither language-
+nor parse-checked.
 """
 
 from __future__ import annotations
 
-import ast
-import textwrap
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from codedreamer.dream.validation.answer import CodeBlock, code_blocks
 from codedreamer.dream.validation.vocabulary import word_set
+from codedreamer.verify.fragment import check_fragment, guess_language
 
 ALIASES = {
     "py": "python",
@@ -39,6 +39,7 @@ ALIASES = {
     "h": "c",
     "cs": "csharp",
     "c#": "csharp",
+    "c_sharp": "csharp",
     "rb": "ruby",
     "kt": "kotlin",
     "kts": "kotlin",
@@ -59,7 +60,6 @@ COMPATIBLE = {
     "cpp": {"c"},
     "c": {"cpp"},
 }
-_CLASS_WRAPPED = {"javascript", "typescript", "tsx", "java", "csharp", "kotlin", "php"}
 
 
 @dataclass(frozen=True)
@@ -75,53 +75,47 @@ def canonical_language(name: str) -> str:
     return ALIASES.get(name, name)
 
 
+def allowed_languages(language: str) -> frozenset[str]:
+    """The seed's language and those its code may be shown in (TypeScript takes JavaScript)."""
+    seed = canonical_language(language)
+    return frozenset({seed, *COMPATIBLE.get(seed, ())})
+
+
 def parses(code: str, language: str) -> bool:
     """Whether the code parses in the language; True for a language we cannot parse."""
-    language = canonical_language(language)
-    if language == "python":
-        try:
-            ast.parse(textwrap.dedent(code))
-        except (SyntaxError, ValueError):
-            return False
-        return True
-    from codedreamer.index.languages import spec_named
-    from codedreamer.index.parser import parse
+    return check_fragment(code, canonical_language(language)).ok
 
-    spec = spec_named(language)
-    if spec is None:
-        return True
-    attempts = [code]
-    if language in _CLASS_WRAPPED:
-        attempts.append(f"class DreamFragment {{\n{code}\n}}")
-    if language == "go":
-        attempts.append(f"package dream\n{code}")
-        attempts.append(f"package dream\nfunc dreamFragment() {{\n{code}\n}}")
-    if language == "php" and "<?php" not in code:
-        attempts = [f"<?php\n{attempt}" for attempt in attempts]
-    for attempt in attempts:
-        root = parse(spec, attempt.encode("utf-8"))
-        if not bool(getattr(root, "has_error", False)):
-            return True
-    return False
+
+def block_problem(code: str, info: str, language: str) -> tuple[str, str] | None:
+    """(reason, detail) if code labelled `info` ("" for none) does not belong in a seed in
+    `language`: another language, or code that does not parse; None if it does."""
+    seed_language = canonical_language(language)
+    allowed = allowed_languages(seed_language)
+    label = canonical_language(info)
+    if label and label not in allowed:
+        return "wrong_language", f"a {label} block in {seed_language} code"
+    claimed = label or seed_language
+    result = check_fragment(code, claimed)
+    if result.ok:
+        return None
+    other = guess_language(code, exclude=[claimed])
+    if other is not None and other in allowed:
+        return None  # unlabelled TypeScript in a JavaScript seed, say
+    if other is not None:
+        shown = f"labelled {label}" if label else "without a language"
+        return "wrong_language", f"a block {shown} that is {other}, not {seed_language}"
+    return "unparseable_code", f"a {claimed} block that does not parse ({result.detail})"
 
 
 def block_problems(blocks: Iterable[CodeBlock], language: str) -> list[BlockProblem]:
     """Blocks in another language than `language`, or that do not parse."""
-    seed_language = canonical_language(language)
     problems: list[BlockProblem] = []
     for block in blocks:
-        if not block.code.strip():
+        if not block.code.strip() or canonical_language(block.info) in NEUTRAL:
             continue
-        info = canonical_language(block.info)
-        if info in NEUTRAL:
-            continue
-        if info and info != seed_language and info not in COMPATIBLE.get(seed_language, ()):
-            detail = f"a {info} block in {seed_language} code"
-            problems.append(BlockProblem(block, "wrong_language", detail))
-            continue
-        if not parses(block.code, info or seed_language):
-            detail = f"a {info or seed_language} block that does not parse"
-            problems.append(BlockProblem(block, "unparseable_code", detail))
+        found = block_problem(block.code, block.info, language)
+        if found is not None:
+            problems.append(BlockProblem(block, *found))
     return problems
 
 
