@@ -21,9 +21,10 @@ from codedreamer.dream.validation.code_blocks import block_problems
 from codedreamer.dream.validation.duplicates import EarlierDream, TopicKey, check_duplicates
 from codedreamer.dream.validation.grounding import ground
 from codedreamer.dream.validation.names import check_names
-from codedreamer.dream.validation.novelty import Embed, default_embed
+from codedreamer.dream.validation.novelty import Embed, default_cache
 from codedreamer.dream.validation.structure import check_structure, dream_title
 from codedreamer.dream.validation.truncation import repair_answer
+from codedreamer.dream.validation.vector_cache import VectorCache
 
 MIN_INSIGHT_CHARS = 80
 
@@ -97,6 +98,7 @@ def validate_insight(
     seed_path: str = "",
     seed_lines: tuple[int, int] | None = None,
     path_exists: Callable[[str], bool] | None = None,
+    vector_cache: VectorCache | None = None,
 ) -> Verdict:
     """Judge a Think answer against the seed code, the index and every earlier dream.
 
@@ -105,7 +107,9 @@ def validate_insight(
     blocks are checked against it; "" skips that check). `finish_reason` is the stage's
     (a cut-off answer is repaired or rejected). `category` with the seed's first symbol
     forms the topic key for duplicate_topic. `embed` turns texts into unit vectors for the
-    near-duplicate test; by default the index's lexical embedder. `seed_path`,
+    near-duplicate test; `vector_cache` (vector_cache.py) does the same and keeps earlier
+    dreams' vectors between calls. With neither, the index's lexical embedder through this
+    process's shared cache. `seed_path`,
     `seed_lines` (first, last) and `path_exists` (an indexed path, or the last parts of one)
     check the files and lines the answer cites.
     """
@@ -194,7 +198,8 @@ def validate_insight(
         earlier=earlier,
         novelty_threshold=novelty_threshold,
         topic=topic,
-        embed=embed if embed is not None else default_embed(),
+        embed=embed,
+        cache=vector_cache if vector_cache is not None or embed is not None else default_cache(),
     )
     if duplicates.reason != "ok":
         return reject(duplicates.reason, duplicates.detail, duplicates.novelty)

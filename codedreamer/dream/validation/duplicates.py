@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from codedreamer.dream.validation.novelty import Comparable, Embed, Nearest, nearest
+from codedreamer.dream.validation.vector_cache import VectorCache
 from codedreamer.dream.validation.vocabulary import word_set
 
 NEAR_DUPLICATE_TEXT = 0.6
@@ -104,8 +105,10 @@ def check_duplicates(
     novelty_threshold: float,
     topic: TopicKey | None = None,
     embed: Embed | None = None,
+    cache: VectorCache | None = None,
 ) -> DuplicateCheck:
-    """Compare an answer with every earlier dream; see the module docstring."""
+    """Compare an answer with every earlier dream; see the module docstring. Embeddings come
+    from `cache` (earlier texts' vectors kept between calls) if given, else from `embed`."""
     earlier_list: Sequence[EarlierDream] = list(earlier)
     own = Comparable.of("", text, seed_code)
     for other in earlier_list:
@@ -120,7 +123,7 @@ def check_duplicates(
     for comparable in others:
         if comparable.digest == own.digest:
             return DuplicateCheck("duplicate", f"same text as {comparable.key}", 0.0, None)
-    ranked = nearest(own, others, embed)
+    ranked = nearest(own, others, embed, cache)
     best = ranked[0] if ranked else None
     novelty = best.novelty if best is not None else 1.0
     if best is not None and (

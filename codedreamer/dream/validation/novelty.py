@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from codedreamer.dream.validation.vector_cache import VectorCache
+    from codedreamer.index.embedder import LexicalEmbedder
+
     Vectors = npt.NDArray[np.float32]
 
 Embed = Callable[[Sequence[str]], "Vectors"]
@@ -94,12 +97,28 @@ def _template_free_lines(text: str) -> tuple[str, ...]:
     return tuple(kept)
 
 
+@lru_cache(maxsize=64)
+def _seed_lines(seed_code: str) -> frozenset[str]:
+    return frozenset(normalise(line) for line in seed_code.split("\n") if len(line.strip()) > 3)
+
+
 def comparable_text(text: str, seed_code: str = "") -> str:
     """The answer without template text and without lines copied from the seed code."""
-    seed_lines = {normalise(line) for line in seed_code.split("\n") if len(line.strip()) > 3}
+    seed_lines = _seed_lines(seed_code)
     return "\n".join(
         line for line in _template_free_lines(text) if normalise(line) not in seed_lines
     )
+
+
+@lru_cache(maxsize=4096)
+def _seedless(text: str) -> tuple[frozenset[str], str, str, frozenset[str]]:
+    """(normalised lines, cleaned text, digest, shingles) of a text from which no seed line
+    is removed. Cached by text, like `_template_free_lines`: most earlier dreams quote
+    nothing of this cycle's seed, and re-shingling them every cycle cost more than
+    embedding them."""
+    lines = _template_free_lines(text)
+    cleaned = "\n".join(lines)
+    return frozenset(map(normalise, lines)), cleaned, content_hash(cleaned), shingles(cleaned)
 
 
 @dataclass(frozen=True)
@@ -113,6 +132,9 @@ class Comparable:
 
     @classmethod
     def of(cls, key: str, text: str, seed_code: str = "") -> Comparable:
+        lines, cleaned, digest, words = _seedless(text)
+        if _seed_lines(seed_code).isdisjoint(lines):
+            return cls(key, cleaned, digest, words)
         cleaned = comparable_text(text, seed_code)
         return cls(key, cleaned, content_hash(cleaned), shingles(cleaned))
 
@@ -135,17 +157,28 @@ class Nearest:
         return round(1.0 - self.similarity, 4)
 
 
-_default_embedder: Embed | None = None
+_default_embedder: LexicalEmbedder | None = None
 
 
-def default_embed() -> Embed:
+def default_embedder() -> LexicalEmbedder:
     """The index's lexical embedder (no model needed), built on first use."""
     global _default_embedder
     if _default_embedder is None:
         from codedreamer.index.embedder import LexicalEmbedder
 
-        _default_embedder = LexicalEmbedder().embed
+        _default_embedder = LexicalEmbedder()
     return _default_embedder
+
+
+def default_embed() -> Embed:
+    return default_embedder().embed
+
+
+def default_cache() -> VectorCache:
+    """This process's vector cache for the default embedder (vector_cache.shared_cache)."""
+    from codedreamer.dream.validation.vector_cache import shared_cache
+
+    return shared_cache(default_embedder())
 
 
 def rescale_cosine(cosine: float) -> float:
@@ -154,28 +187,41 @@ def rescale_cosine(cosine: float) -> float:
 
 
 def nearest(
-    own: Comparable, earlier: Sequence[Comparable], embed: Embed | None = None
+    own: Comparable,
+    earlier: Sequence[Comparable],
+    embed: Embed | None = None,
+    cache: VectorCache | None = None,
 ) -> list[Nearest]:
-    """Similarity of `own` to each earlier text, most similar first."""
+    """Similarity of `own` to each earlier text, most similar first.
+
+    With a `cache` (bound to its own embedder, which then replaces `embed`), the earlier
+    texts' vectors come from it and only `own` is embedded.
+    """
     if not earlier:
         return []
     cosines: list[float] = [0.0] * len(earlier)
-    if embed is not None:
+    if cache is not None:
+        mine = cache.embed([own.cleaned])[0]
+        vectors = cache.vectors([(other.key, other.cleaned) for other in earlier])
+        cosines = [float(v) for v in (vectors @ mine).tolist()]
+    elif embed is not None:
         vectors = embed([own.cleaned, *(other.cleaned for other in earlier)])
         cosines = [float(v) for v in (vectors[1:] @ vectors[0]).tolist()]
     found = [
         Nearest(
             other.key,
-            round(
-                max(
-                    jaccard(own.shingles, other.shingles),
-                    containment(own.shingles, other.shingles),
-                ),
-                4,
-            ),
+            round(_overlap(own.shingles, other.shingles), 4),
             round(rescale_cosine(cosine), 4),
             round(cosine, 4),
         )
         for other, cosine in zip(earlier, cosines, strict=True)
     ]
     return sorted(found, key=lambda n: n.similarity, reverse=True)
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    """max(jaccard(a, b), containment(a, b)), intersecting once."""
+    if not a or not b:
+        return 0.0
+    shared = len(a & b)
+    return max(shared / (len(a) + len(b) - shared), shared / min(len(a), len(b)))
