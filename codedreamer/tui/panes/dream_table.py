@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -65,6 +66,57 @@ class DreamColumn:
     """Left out of tables narrower than this (an 80-column terminal has little room)."""
     max_table_width: int = 0
     """Left out of tables this wide or wider (0: no limit): a compact variant of a column."""
+
+
+def status_columns(wide_from: int) -> tuple[DreamColumn, DreamColumn]:
+    """Status in words from `wide_from` columns of table width, as one glyph below it."""
+
+    def by_status(dream: Dream) -> tuple[str, datetime]:
+        return (str(dream.status), dream.created)
+
+    return (
+        DreamColumn(
+            "status",
+            "Status",
+            status_cell,
+            by_status,
+            width=10,
+            descending=False,
+            min_table_width=wide_from,
+        ),
+        DreamColumn(
+            "st",
+            "St",
+            status_glyph_cell,
+            by_status,
+            width=2,
+            descending=False,
+            max_table_width=wide_from,
+        ),
+    )
+
+
+def category_column(min_table_width: int) -> DreamColumn:
+    return DreamColumn(
+        "category",
+        "Category",
+        lambda d: plain_cell(d.category, style="italic"),
+        lambda d: d.category.lower(),
+        width=12,
+        descending=False,
+        min_table_width=min_table_width,
+    )
+
+
+def title_column(untitled: Callable[[Dream], str]) -> DreamColumn:
+    """The title, or `untitled(dream)` for a dream without one; takes the spare width."""
+    return DreamColumn(
+        "title",
+        "Title",
+        lambda d: plain_cell(d.title or untitled(d)),
+        lambda d: d.title.lower(),
+        descending=False,
+    )
 
 
 class DreamTable(DataTable[Text]):

@@ -19,9 +19,10 @@ from codedreamer.storage.query import priority_rank
 from codedreamer.tui.panes.dream_table import (
     DreamColumn,
     DreamTable,
+    category_column,
     plain_cell,
-    status_cell,
-    status_glyph_cell,
+    status_columns,
+    title_column,
 )
 
 PRIORITY_STYLE = {
@@ -153,39 +154,8 @@ class Leaderboard(DreamTable):
             shown=lambda dreams: any(checks_of(d) for d in dreams),
             min_table_width=70,
         ),
-        DreamColumn(
-            "status",
-            "Status",
-            status_cell,
-            lambda d: (str(d.status), d.created),
-            width=10,
-            descending=False,
-            min_table_width=60,
-        ),
-        DreamColumn(
-            "st",
-            "St",
-            status_glyph_cell,
-            lambda d: (str(d.status), d.created),
-            width=2,
-            descending=False,
-            max_table_width=60,
-        ),
-        DreamColumn(
-            "category",
-            "Category",
-            lambda d: plain_cell(d.category, style="italic"),
-            lambda d: d.category.lower(),
-            width=12,
-            descending=False,
-            min_table_width=90,
-        ),
-        DreamColumn(
-            "title",
-            "Title",
-            lambda d: plain_cell(d.title or f"{d.category} in {d.source_path}"),
-            lambda d: d.title.lower(),
-            descending=False,
-        ),
+        *status_columns(wide_from=60),
+        category_column(min_table_width=90),
+        title_column(lambda d: f"{d.category} in {d.source_path}"),
     )
     DEFAULT_SORT = "score"

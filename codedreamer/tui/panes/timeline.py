@@ -8,9 +8,9 @@ from codedreamer.storage.dream import Dream
 from codedreamer.tui.panes.dream_table import (
     DreamColumn,
     DreamTable,
-    plain_cell,
-    status_cell,
-    status_glyph_cell,
+    category_column,
+    status_columns,
+    title_column,
 )
 
 
@@ -28,39 +28,8 @@ class Timeline(DreamTable):
 
     COLUMNS = (
         DreamColumn("when", "When", when_cell, lambda d: (d.created, d.id), width=11),
-        DreamColumn(
-            "status",
-            "Status",
-            status_cell,
-            lambda d: (str(d.status), d.created),
-            width=10,
-            descending=False,
-            min_table_width=50,
-        ),
-        DreamColumn(
-            "st",
-            "St",
-            status_glyph_cell,
-            lambda d: (str(d.status), d.created),
-            width=2,
-            descending=False,
-            max_table_width=50,
-        ),
-        DreamColumn(
-            "category",
-            "Category",
-            lambda d: plain_cell(d.category, style="italic"),
-            lambda d: d.category.lower(),
-            width=12,
-            descending=False,
-            min_table_width=60,
-        ),
-        DreamColumn(
-            "title",
-            "Title",
-            lambda d: plain_cell(d.title or _location(d)),
-            lambda d: d.title.lower(),
-            descending=False,
-        ),
+        *status_columns(wide_from=50),
+        category_column(min_table_width=60),
+        title_column(_location),
     )
     DEFAULT_SORT = "when"
