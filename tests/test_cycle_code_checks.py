@@ -96,3 +96,23 @@ def test_python_fragments_are_compiled_as_function_bodies() -> None:
     assert ok.checks["parses"] == "ok: as a fragment" and ok.problem == ""
     bad = check_draft(fenced("python", "def f(items, items):\n    pass"), source, source, "python")
     assert bad.checks["parses"].startswith("fails: a python block that does not parse (line 1:")
+
+
+def test_a_file_that_did_not_parse_before_is_judged_by_what_the_change_adds() -> None:
+    # A grammar older than the code it reads (or a file broken already): the change is not
+    # blamed for problems it did not add, and is still caught when it adds one.
+    broken_before = JS + "const legacy = ;\n"
+    diff = (
+        "--- a/cart.js\n+++ b/cart.js\n@@ -6,2 +6,2 @@\n"
+        "-  return list;\n+  return list.cloneNode(true);\n }\n"
+    )
+    draft = check_draft(fenced("diff", diff), broken_before, JS, "javascript", "cart.js")
+    assert draft.checks["parses"] == "ok: no new syntax problems (1 before the change)"
+    assert draft.problem == ""
+    worse = diff.replace("list.cloneNode(true);", "list.cloneNode(;")
+    draft = check_draft(fenced("diff", worse), broken_before, JS, "javascript", "cart.js")
+    assert draft.checks["parses"].startswith("fails: line 6")
+    python = "def f(:\n    return 1\n"
+    pydiff = "--- a/m.py\n+++ b/m.py\n@@ -2 +2 @@\n-    return 1\n+    return 2\n"
+    draft = check_draft(fenced("diff", pydiff), python, python, "python", "m.py")
+    assert draft.checks["parses"].startswith("not checked: it did not compile before")

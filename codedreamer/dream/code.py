@@ -27,12 +27,12 @@ from codedreamer.dream.stages import StageResult, run_stage
 from codedreamer.dream.think import seed_of
 from codedreamer.dream.validation.code_blocks import block_problem, canonical_language
 from codedreamer.models.budget import PromptSection, budget_prompt
-from codedreamer.verify.parse_check import check_source
+from codedreamer.verify.parse_check import check_change
 
 
-def parses(text: str, language: str, path: str = "<file>") -> str:
-    """ "ok", "fails: ..." or "not checked: ..." for a whole (patched) file in `language`."""
-    return check_source(text, canonical_language(language), path)
+def parses(source: str, patched: str, language: str, path: str = "<file>") -> str:
+    """ "ok...", "fails: ..." or "not checked: ..." for a patched file in `language`."""
+    return check_change(source, patched, canonical_language(language), path)
 
 
 def fragment_problem(code: str, info: str, language: str, closed: bool = True) -> tuple[str, str]:
@@ -91,7 +91,7 @@ def check_draft(
                 draft.problem = draft.problem or f"the diff does not apply: {exc}"
             else:
                 checks["diff_applies"] = "ok"
-                checks["parses"] = parses(patched, language, path or "<file>")
+                checks["parses"] = parses(source, patched, language, path or "<file>")
                 if checks["parses"].startswith("fails"):
                     draft.problem = f"the patched file does not parse ({checks['parses'][7:]})"
                 draft.code = "\n".join(
@@ -142,7 +142,7 @@ def check_draft(
                 checks["diff_applies"] = f"fails: {exc}"
             else:
                 checks["diff_applies"] = "ok"
-                checks["parses"] = parses(patched, language, path)
+                checks["parses"] = parses(source, patched, language, path)
                 if checks["parses"].startswith("fails"):
                     draft.problem = f"the patched file does not parse ({checks['parses'][7:]})"
             return draft

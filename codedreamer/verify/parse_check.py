@@ -102,6 +102,23 @@ def check_source(text: str, language: str, name: str = "<code>") -> str:
     return f"fails: {problems[0].describe()}" if problems else OK
 
 
+def check_change(before: str, after: str, language: str, name: str = "<code>") -> str:
+    """`check_source` of `after`, fair to a file that did not parse before the change either
+    (a grammar older than the code it reads): then the change fails only if it adds
+    problems. Python, judged by its compiler, cannot be compared: "not checked"."""
+    result = check_source(after, language, name)
+    if not result.startswith("fails") or check_source(before, language, name) == OK:
+        return result
+    spec = spec_named(language)
+    assert spec is not None  # check_source failed, so the language has a parser
+    if spec.name == "python":
+        return f"not checked: it did not compile before the change either ({result[7:]})"
+    old, new = tree_problems(spec, before), tree_problems(spec, after)
+    if old is None or new is None or len(new) > len(old):
+        return result
+    return f"ok: no new syntax problems ({len(old)} before the change)"
+
+
 def check_parses(path: str, text: str) -> str:
     """ "ok", "fails: line N: ..." or "not checked: ..." for the file `path` holding `text`."""
     spec = language_for(path)
