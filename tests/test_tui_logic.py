@@ -4,6 +4,7 @@ the dream detail rendering, and the stderr guard (in a child process)."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -233,6 +234,29 @@ def test_native_stderr_goes_to_the_log_while_the_app_draws_on_the_terminal(
     )
     assert result.stderr == "drawn by textual\nafter\n"
     assert (tmp_path / "native.log").read_text() == "llama.cpp says hello\n"
+
+
+def test_an_unwritable_native_log_falls_back_to_the_null_device(tmp_path: Path) -> None:
+    """A viewer on a DATA_DIR it cannot write (read-only, full) still gets a clean screen.
+    The log's folder is a regular file here, so creating it fails even for root."""
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder")
+    script = textwrap.dedent(
+        f"""
+        import os, sys
+        from pathlib import Path
+        from codedreamer.tui.terminal import native_stderr_to
+        with native_stderr_to(Path({str(blocker / "native.log")!r})) as used:
+            os.write(2, b"llama.cpp says hello\\n")
+            sys.__stderr__.write("drawn by textual\\n")
+            sys.__stderr__.flush()
+        os.write(2, f"after {{used}}\\n".encode())
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stderr == f"drawn by textual\nafter {os.devnull}\n"
 
 
 def test_seed_code_sample_is_python() -> None:

@@ -25,14 +25,18 @@ def native_stderr_to(log_path: Path) -> Iterator[Path]:
     """While the block runs, Textual writes to a copy of the terminal; fd 2 goes to `log_path`.
 
     Restores fd 2 and `sys.__stderr__` afterwards, so an error printed after the app has
-    closed reaches the terminal again.
+    closed reaches the terminal again. A log file that cannot be written (a read-only or
+    full DATA_DIR, which a viewer may only read) becomes the null device: native messages
+    are lost, the screen stays clean, and the app still runs. Yields the path used.
     """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_fd = _open_log(log_path)
+    if log_fd is None:
+        log_path = Path(os.devnull)
+        log_fd = os.open(os.devnull, os.O_WRONLY)
     original_stream = sys.__stderr__
     with contextlib.suppress(AttributeError, OSError, ValueError):
         sys.stderr.flush()
     terminal_fd = os.dup(STDERR_FD)
-    log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     terminal = io.TextIOWrapper(
         os.fdopen(terminal_fd, "wb", buffering=0, closefd=False),
         encoding="utf-8",
@@ -52,3 +56,11 @@ def native_stderr_to(log_path: Path) -> Iterator[Path]:
         os.dup2(terminal_fd, STDERR_FD)
         os.close(terminal_fd)
         os.close(log_fd)
+
+
+def _open_log(log_path: Path) -> int | None:
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError:
+        return None
