@@ -62,3 +62,24 @@ def test_release_lets_the_next_engine_in(tmp_path: Path) -> None:
         pass
     with EngineLock(tmp_path) as again:
         assert again.held
+
+
+def test_a_full_disk_while_naming_the_holder_still_holds_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def full(*_args: object) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "pwrite", full)
+    lock = EngineLock(tmp_path)
+    lock.acquire()
+    try:
+        assert lock.held
+        with pytest.raises(EngineBusyError, match="another process"):
+            EngineLock(tmp_path).acquire()
+    finally:
+        lock.release()
+    with EngineLock(tmp_path) as again:  # released: the fd did not stay open
+        assert again.held

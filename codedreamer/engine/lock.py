@@ -77,9 +77,13 @@ class EngineLock:
         text = json.dumps(
             {"pid": os.getpid(), "started": time.time(), "command": " ".join(sys.argv)[:200]}
         )
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, text.encode("utf-8"), 0)
         self._fd = fd
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, text.encode("utf-8"), 0)
+        except OSError:
+            # A full disk: the lock holds all the same; a second engine just cannot say whose.
+            pass
 
     def release(self) -> None:
         if self._fd is None:
