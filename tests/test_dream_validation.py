@@ -305,3 +305,38 @@ def test_real_answers_of_the_bundled_model_get_a_named_verdict_and_never_a_torn_
     if verdict.accepted:
         assert not is_torn(verdict.text) and verdict.title
         assert not is_placeholder(verdict.title)
+
+
+GO_SEED = """func SumPrices(prices []int) int {
+	total := 0
+	for i := 0; i <= len(prices)-1; i++ {
+		total += prices[i]
+	}
+	return total
+}
+"""
+
+
+def test_a_go_seed_takes_go_fragments_and_names_other_code() -> None:
+    def verdict(block: str) -> Verdict:
+        text = answer(
+            "SumPrices walks prices by index",
+            "SumPrices indexes prices with i up to len(prices)-1; a range loop says the "
+            "same without the index arithmetic.",
+            f"1. loop with range:\n{block}",
+        )
+        return validate_insight(
+            text,
+            seed_code=GO_SEED,
+            symbols=["SumPrices"],
+            earlier=[],
+            novelty_threshold=0.4,
+            language="go",
+        )
+
+    statements = "```go\nfor _, p := range prices {\n\ttotal += p\n}\n```"
+    assert verdict(statements).accepted, verdict(statements)
+    python = verdict("```\nfor p in prices:\n    total += p\n```")
+    assert python.reason == "wrong_language" and "is python, not go" in python.detail
+    broken = verdict("```go\nfor _, p := range prices {\n\ttotal += \n}\n```")
+    assert broken.reason == "unparseable_code" and "line 2" in broken.detail, broken
