@@ -783,3 +783,27 @@ def test_stop_while_waiting_for_disk_space_at_start_ends_promptly(
     daemon.stop()  # the first back-off is 5 s: a stop must not wait for it
     assert time.monotonic() - started < 3 and not daemon.runner.is_alive()
     assert daemon.runner.error is None
+
+
+# ------------------------------------------------------------------ the attempts log
+
+
+def test_attempts_log_on_a_full_disk_tears_no_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codedreamer.storage.attempts import Attempt, AttemptLog
+
+    path = tmp_path / "attempts.jsonl"
+    log = AttemptLog(path)
+    log.append(Attempt(text="first answer", reason="ungrounded"))
+    before = path.read_bytes()
+    fault = DiskFault(monkeypatch, [tmp_path])
+    fault.start(errno.ENOSPC)
+    with pytest.raises(OSError) as raised:  # the first write goes half-way, then fails
+        log.append(Attempt(text="a long answer " * 200, reason="truncated"))
+    assert raised.value.errno == errno.ENOSPC and raised.value.filename == str(path)
+    assert path.read_bytes() == before, "the half-written line was cut off again"
+    fault.stop()
+    log.append(Attempt(text="third answer", reason="template_echo"))
+    fresh = AttemptLog(path).read()
+    assert [a.text for a in fresh] == ["first answer", "third answer"]

@@ -15,9 +15,7 @@ events wait in memory until the file can be written. The log is rotated by size 
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import errno
 import logging
 import os
 import threading
@@ -34,6 +32,7 @@ from codedreamer.events import (
     event_to_json,
 )
 from codedreamer.safe_text import safe_line
+from codedreamer.storage.atomic import append_whole_lines
 from codedreamer.storage.follow import LineFollower, Poller
 
 log = logging.getLogger(__name__)
@@ -166,33 +165,7 @@ class EventLogWriter:
 
     def _append(self, data: bytes) -> None:
         """Append whole lines, or nothing: a partial write is cut off again."""
-        flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
-        try:
-            fd = os.open(self.path, flags, 0o666)
-        except FileNotFoundError:  # DATA_DIR could not be created at start, or was removed
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, flags, 0o666)
-        try:
-            start = os.fstat(fd).st_size
-            # A kill -9 (or a tail that could not be cut off) can leave a torn last line:
-            # start a fresh one so this batch's first event stays readable.
-            if start and os.pread(fd, 1, start - 1) != b"\n":
-                data = b"\n" + data
-            view = memoryview(data)
-            written = 0
-            try:
-                while written < len(data):
-                    count = os.write(fd, view[written:])
-                    if count <= 0:
-                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
-                    written += count
-            except OSError as exc:
-                if written:
-                    with contextlib.suppress(OSError):  # failing that, the next batch
-                        os.ftruncate(fd, start)  # starts on a new line (see above)
-                raise _naming(self.path, exc) from None
-        finally:
-            os.close(fd)
+        append_whole_lines(self.path, data)
 
     def _report_outage(self, exc: OSError) -> None:
         if self.outage:
@@ -226,12 +199,6 @@ class EventLogWriter:
             return
         if size >= self.max_bytes:
             os.replace(self.path, self.path.with_name(self.path.name + ".1"))
-
-
-def _naming(path: Path, exc: OSError) -> OSError:
-    if exc.errno is None or exc.filename is not None:
-        return exc
-    return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
 
 
 class EventLogTail:

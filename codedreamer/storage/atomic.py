@@ -189,3 +189,43 @@ def remove_stale_temps(directory: Path, older_than_sec: float) -> int:
         except OSError:
             continue  # gone already, or not ours to remove
     return removed
+
+
+def append_whole_lines(path: Path, data: bytes) -> None:
+    """Append `data` (whole lines, each ending in a newline) to `path`, or nothing at all.
+
+    One `O_APPEND` write keeps concurrent appenders from interleaving inside a line. A
+    short write (a full disk) is cut back, so no reader ever sees a torn line; a torn last
+    line left by a kill -9 gets a newline first, so this batch's first line stays whole.
+    The error names `path`.
+    """
+    flags = os.O_RDWR | os.O_APPEND | os.O_CREAT
+    try:
+        fd = os.open(path, flags, 0o666)
+    except FileNotFoundError:  # its folder could not be created earlier, or was removed
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, flags, 0o666)
+        except OSError as exc:
+            raise naming(path, exc) from None
+    except OSError as exc:
+        raise naming(path, exc) from None
+    try:
+        start = os.fstat(fd).st_size
+        if start and os.pread(fd, 1, start - 1) != b"\n":
+            data = b"\n" + data
+        view = memoryview(data)
+        written = 0
+        try:
+            while written < len(data):
+                count = os.write(fd, view[written:])
+                if count <= 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+                written += count
+        except OSError as exc:
+            if written:
+                with contextlib.suppress(OSError):  # failing that, the next batch
+                    os.ftruncate(fd, start)  # starts on a new line (see above)
+            raise naming(path, exc) from None
+    finally:
+        os.close(fd)

@@ -8,9 +8,10 @@ most one torn last line, which the reader skips. Only the newest `MAX_KEPT` are 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from codedreamer.storage.atomic import append_whole_lines
 
 MAX_KEPT = 500
 """Newest attempts compared with each new answer: validation embeds them every cycle."""
@@ -35,12 +36,7 @@ class AttemptLog:
 
     def append(self, attempt: Attempt) -> None:
         line = json.dumps({**asdict(attempt), "text": attempt.text[:MAX_TEXT]}, ensure_ascii=True)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
-        try:
-            os.write(fd, (line + "\n").encode("ascii"))
-        finally:
-            os.close(fd)
+        append_whole_lines(self.path, (line + "\n").encode("ascii"))
         if self._cache is not None:
             self._cache = [*self._cache[-(MAX_KEPT - 1) :], attempt]
 
