@@ -120,7 +120,7 @@ def test_kill_9_mid_write_never_leaves_a_torn_file(tmp_path: Path) -> None:
     atomic_write_text(path, initial)
     rng = random.Random(1234)
     versions_seen: set[str] = set()
-    for _ in range(30):
+    for round_ in range(30):
         child = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(path), str(BODY_SIZE)],
             stdout=subprocess.PIPE,
@@ -128,6 +128,13 @@ def test_kill_9_mid_write_never_leaves_a_torn_file(tmp_path: Path) -> None:
         )
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"
+        if round_ % 3 == 2:
+            # Every third round waits for a finished write first (however slow the machine
+            # is), so kills land between writes as well as inside them.
+            before = path.read_bytes()[:16]
+            deadline = time.monotonic() + 30
+            while path.read_bytes()[:16] == before and time.monotonic() < deadline:
+                time.sleep(0.005)
         time.sleep(rng.uniform(0.0, 0.05))
         child.send_signal(signal.SIGKILL)
         child.wait()
