@@ -218,6 +218,33 @@ def test_critic_refines_a_moderate_draft_and_the_dream_records_both(engine_with:
     assert any(isinstance(e, ContextAssembled) for e in events)
 
 
+PAIR = """Existing:
+```python
+    if current - quantity < 0:
+        print("not enough stock")
+```
+Improved:
+```python
+    if current - quantity < 0:
+        raise ValueError("not enough stock")
+```
+"""
+
+
+def test_a_refinement_given_as_existing_and_improved_becomes_a_diff(engine_with: Any) -> None:
+    model = ScriptedModel(
+        code=[BAD_DIFF, PAIR],
+        critic=['{"severity": "MAJOR", "issues": "the context does not match the file"}'],
+    )
+    engine, _events = engine_with(model)
+    outcome = engine.dream_once()
+    assert outcome.dream is not None, f"{outcome.rejection}: {outcome.detail}"
+    dream = DreamStore(engine.settings.dreams_dir).load(outcome.dream.id)
+    assert dream.refined
+    assert dream.diff.startswith("--- a/stock.py\n+++ b/stock.py\n"), dream.diff
+    assert '+        raise ValueError("not enough stock")' in dream.diff
+
+
 def test_a_draft_still_broken_after_refinement_is_rejected_with_its_reason(
     engine_with: Any,
 ) -> None:

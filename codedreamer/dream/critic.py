@@ -103,7 +103,11 @@ def critic_step(context: CycleContext) -> None:
         return
     chunk = context.chunk
     second = check_draft(
-        refined.text, context.services.read_source(chunk.path), chunk.content, chunk.language
+        refined.text,
+        context.services.read_source(chunk.path),
+        chunk.content,
+        chunk.language,
+        chunk.path,
     )
     if second.checks.get("format") != "none" and not second.problem:
         verdict.refined = True
