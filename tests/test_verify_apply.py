@@ -174,3 +174,43 @@ def test_cli_verify_pending_and_no_ids(repo: Repo, tmp_path: Path) -> None:
     report = json.loads(done.stdout)
     assert [r["id"] for r in report["results"]] == [good]
     assert report["results"][0]["status"] == "verified"
+
+
+JS_WITH_NEWER_SYNTAX = """function total(items) {
+  let sum = 0;
+  for (const item of items) {
+    sum = sum + item.price;
+  }
+  return sum;
+}
+
+const later = () => { return @@decorated; };
+"""
+
+JS_DIFF = """--- a/cart.js
++++ b/cart.js
+@@ -1,7 +1,3 @@
+ function total(items) {
+-  let sum = 0;
+-  for (const item of items) {
+-    sum = sum + item.price;
+-  }
+-  return sum;
++  return items.reduce((sum, item) => sum + item.price, 0);
+ }
+"""
+
+
+def test_a_file_that_did_not_parse_before_is_not_blamed_on_the_patch(
+    repo: Repo, tmp_path: Path
+) -> None:
+    """A grammar older than the code it reads (or code that never parsed): the patch fails
+    only if it adds syntax problems, not because the file had one already."""
+    (repo.root / "cart.js").write_text(JS_WITH_NEWER_SYNTAX)
+    git(repo.root, "add", "cart.js")
+    git(repo.root, "commit", "--quiet", "-m", "cart")
+    dream_id = repo.dream(diff=JS_DIFF, path="cart.js", language="javascript")
+    result = verify_dream(repo.store, dream_id, codebase=repo.root, scratch_parent=tmp_path)
+    assert result.record["applies"] == "ok"
+    assert result.record["parses"].startswith("ok: no new syntax problems"), result.record
+    assert result.verified, result.record

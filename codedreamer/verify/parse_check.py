@@ -125,3 +125,11 @@ def check_parses(path: str, text: str) -> str:
     if spec is None:
         return "not checked: no parser for this file type"
     return check_source(text, spec.name, path)
+
+
+def check_file_change(path: str, before: str, after: str) -> str:
+    """`check_parses` for a file a patch changed, fair to one that did not parse before it."""
+    spec = language_for(path)
+    if spec is None:
+        return "not checked: no parser for this file type"
+    return check_change(before, after, spec.name, path)

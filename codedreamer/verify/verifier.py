@@ -21,7 +21,7 @@ from codedreamer.storage.store import DreamStore
 from codedreamer.verify.apply import FilePatch, apply_check, apply_in, patch_from_diff, write_patch
 from codedreamer.verify.command import run_command
 from codedreamer.verify.git import blob_at, blob_bytes, head_commit
-from codedreamer.verify.parse_check import check_parses
+from codedreamer.verify.parse_check import check_file_change
 from codedreamer.verify.rank import verified_part
 from codedreamer.verify.target import Target, decode, file_sha256, target_of
 from codedreamer.verify.to_diff import Lookup, function_patch
@@ -126,9 +126,11 @@ def verify_dream(
             timings["apply_check"] = time.perf_counter() - step
             if checks["applies"] == "ok":
                 step = time.perf_counter()
+                file_before = scratch.tree / target.path
+                original = decode(file_before.read_bytes()) if file_before.is_file() else ""
                 apply_in(scratch.tree, patch_file)
                 changed = decode((scratch.tree / target.path).read_bytes())
-                checks["parses"] = check_parses(target.path, changed)
+                checks["parses"] = check_file_change(target.path, original, changed)
                 timings["parse"] = time.perf_counter() - step
                 if command and _ok(checks["parses"]):
                     step = time.perf_counter()
