@@ -325,3 +325,24 @@ def test_three_failed_cycles_jump_to_other_code(engine_with: Any, tmp_path: Path
     # own failure is the first of them), so jumps never take over selection.
     assert jumped == [3, 6]
     assert selected[3].path != selected[2].path, "the jump must change the code dreamed about"
+
+
+def test_validation_vectors_outlive_a_restart(engine_with: Any) -> None:
+    from codedreamer.dream.validation.vector_cache import FILE_NAME
+
+    model = ScriptedModel(
+        code=[DIFF, DIFF],
+        critic=['{"severity": "NONE", "issues": ""}', '{"severity": "NONE", "issues": ""}'],
+    )
+    engine, _events = engine_with(model)
+    first = engine.dream_once()
+    assert first.dream is not None, f"{first.rejection}: {first.detail}"
+    engine.dream_once()  # validation compares with the first dream: its vector is kept
+    kept = len(engine._load_vector_cache())
+    assert kept >= 1
+    engine.close()
+    saved = engine.settings.data_dir / FILE_NAME
+    assert saved.is_file()
+    again, events = engine_with(model)
+    assert len(again._load_vector_cache()) == kept
+    assert not any(isinstance(e, Notice) and "vectors redone" in e.message for e in events)

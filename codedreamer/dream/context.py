@@ -87,6 +87,8 @@ class Services:
     """The current text of a file of the codebase (relative path), None if unreadable."""
     attempts: Callable[[], list[Any]] = list
     """Earlier rejected attempts, as validation's EarlierDream (storage/attempts.py)."""
+    vector_cache: Callable[[], Any] = lambda: None
+    """Validation's vectors of earlier texts, kept across cycles and restarts (or None)."""
 
 
 @dataclass

@@ -50,6 +50,7 @@ def judge_step(context: CycleContext) -> None:
         seed_path=chunk.path,
         seed_lines=(chunk.start_line, chunk.end_line),
         path_exists=context.services.path_exists,
+        vector_cache=context.services.vector_cache(),
     )
     context.checks = {**verdict.checks, "finish_reason": context.think.finish_reason}
     context.novelty = verdict.novelty

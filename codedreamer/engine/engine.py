@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from codedreamer.config.settings import Settings
+    from codedreamer.dream.validation.vector_cache import VectorCache
     from codedreamer.index.indexer import IndexProgress, IndexReport
     from codedreamer.index.store import IndexStore
     from codedreamer.index.watcher import LiveIndexer
@@ -143,6 +144,7 @@ class Engine:
         self._symbols_broken = False
         self._memory: TemporalMemory | None = None
         self._attempts: AttemptLog | None = None
+        self._vectors: VectorCache | None = None
         self.steps: Sequence[tuple[str, Step]] = cycle_steps()
 
     @property
@@ -340,7 +342,30 @@ class Engine:
             codebase_root=str(self.codebase),
             read_source=self._read_source,
             attempts=self._earlier_attempts,
+            vector_cache=self._load_vector_cache,
         )
+
+    def _load_vector_cache(self) -> VectorCache:
+        """Validation's vectors of earlier texts, saved at close: a restart embeds only
+        what changed. A bad file is only a cache: said once, and the vectors redone."""
+        if self._vectors is None:
+            from codedreamer.dream.validation.novelty import default_embedder
+            from codedreamer.dream.validation.vector_cache import FILE_NAME, VectorCache
+
+            self._vectors = VectorCache.load(self.settings.data_dir / FILE_NAME, default_embedder())
+            if self._vectors.problem:
+                self._sink(Notice(message=f"validation vectors redone: {self._vectors.problem}"))
+        return self._vectors
+
+    def _save_vector_cache(self) -> None:
+        if self._vectors is None or not len(self._vectors):
+            return
+        from codedreamer.dream.validation.vector_cache import FILE_NAME
+
+        try:
+            self._vectors.save(self.settings.data_dir / FILE_NAME)
+        except OSError as exc:
+            self._sink(Notice(message=f"validation vectors not saved: {exc}"))
 
     def _load_memory(self) -> TemporalMemory | None:
         if self._memory is None:
@@ -566,6 +591,7 @@ class Engine:
         return CycleOutcome(dream=None, rejection=reason, detail=detail)
 
     def close(self) -> None:
+        self._save_vector_cache()
         if self._live is not None:
             self._live.stop()
             self._live = None
