@@ -147,6 +147,33 @@ def test_a_false_missing_function_claim_the_engine_stored_is_rejected() -> None:
     assert verdict.reason == "false_claim" and "convert" in verdict.detail
 
 
+def test_the_focus_task_copied_as_a_title_is_not_stored() -> None:
+    # Stored by the engine in the 100-cycle quality run (cycle 43), verbatim: the TITLE is
+    # the dead-code focus task from the prompt, the rest says nothing true.
+    seed = (
+        "def fetch_rates(base: str) -> dict[str, float]:\n"
+        "    request = urllib.request.Request(\n"
+        '        f"{RATES_URL}?base={base}", headers={"Authorization": f"Bearer {API_KEY}"}\n'
+        "    )\n"
+        "    with urllib.request.urlopen(request) as response:\n"
+        '        payload = json.loads(response.read().decode("utf-8"))\n'
+        '    return {code: float(rate) for code, rate in payload["rates"].items()}\n'
+    )
+    text = (
+        "TITLE: Find and fix unused, unreachable or never wired up in the code.\n"
+        "INSIGHT: Fixing issues with use of function `fetch_rates` (Fix 2).\n"
+        'PLAN: Fixing issue where to import from json using "json" (Patch 17-3)\n'
+        "CUDATE: Code that fails due to unexpected error handling, while trying to access a "
+        "dictionary key.\n"
+        "CONSTRAINT: Prevent possible mixins or other features which can contain these issues "
+        "and avoid them being handled by code quality metrics."
+    )
+    verdict = judge(text, seed=seed, symbols=("fetch_rates",), exists=None, finish_reason="stop")
+    assert not verdict.accepted
+    assert verdict.reason in ("template_echo", "missing_section"), verdict
+    assert "unreachable" not in verdict.title
+
+
 def test_placeholder_lines_are_removed_from_an_otherwise_good_answer() -> None:
     text = (
         "TITLE: Reject zero quantities in remove_item\n"

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from codedreamer.dream.focus import FOCUS_AREAS
 from codedreamer.dream.prompts import THINK_PLACEHOLDERS
 from codedreamer.dream.validation.answer import SECTION_LABELS, code_line_numbers, parse_answer
 from codedreamer.dream.validation.vocabulary import word_set
@@ -43,7 +44,10 @@ _STOP = word_set("a an the of to and or in on for with your this that it its be 
 
 def placeholder_phrases() -> tuple[str, ...]:
     current = tuple(text.strip("<> ") for text in THINK_PLACEHOLDERS.values())
-    return current + LEGACY_PLACEHOLDERS + GENERIC_PLACEHOLDERS
+    # The focus area's task is in the prompt too, and small models copy it as their title
+    # ("Find and fix unused, unreachable or never wired up in the code.").
+    tasks = tuple(area.task for area in FOCUS_AREAS)
+    return current + tasks + LEGACY_PLACEHOLDERS + GENERIC_PLACEHOLDERS
 
 
 def _content_words(text: str) -> list[str]:
