@@ -290,6 +290,22 @@ def test_good_dreams_drill_down_a_chain_recorded_in_files_and_graph(engine_with:
     assert len([e for e in events if isinstance(e, DreamSaved)]) >= 4
 
 
+def test_a_parent_whose_continuations_keep_failing_is_given_up(engine_with: Any) -> None:
+    """Seen in the 100-cycle quality run: one stored dream held the engine on its chunk for
+    57 cycles, because every drill attempt failed and the parent stayed drillable."""
+    from codedreamer.dream.drill import MAX_DRILL_TRIES
+
+    model = ScriptedModel(code=[DIFF], critic=['{"severity": "NONE", "issues": "correct"}'])
+    engine, events = engine_with(model)
+    parent = engine.dream_once().dream
+    assert parent is not None
+    model.think = "ok"  # every answer from now on is rejected (too short)
+    for _ in range(MAX_DRILL_TRIES + 3):
+        assert engine.dream_once().dream is None
+    drills = [e for e in events if isinstance(e, DrillStarted)]
+    assert [d.parent_id for d in drills] == [parent.id] * MAX_DRILL_TRIES
+
+
 def test_code_too_large_for_the_context_is_a_rejection_not_a_crash(engine_with: Any) -> None:
     model = ScriptedModel(code=[DIFF], critic=['{"severity": "NONE", "issues": "ok"}'])
     model.n_ctx = 64

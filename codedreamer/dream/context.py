@@ -103,6 +103,8 @@ class CycleState:
     cycles: int = 0
     last_rerank: float = 0.0
     marks_signature: tuple[int, ...] = ()
+    drill_failures: dict[str, int] = field(default_factory=dict)
+    """Failed cycles per drill parent id (dream/drill.py gives up after a few)."""
 
 
 @dataclass(frozen=True)

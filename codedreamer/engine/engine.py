@@ -463,6 +463,9 @@ class Engine:
         reason = context.rejection or "no_dream"
         if reason != "cancelled":
             self._state.consecutive_failures += 1
+            if context.parent is not None:
+                failures = self._state.drill_failures
+                failures[context.parent.id] = failures.get(context.parent.id, 0) + 1
             if chunk is not None:
                 key = (chunk.path, chunk.start_line, chunk.end_line)
                 self._state.attempted[key] = self._state.attempted.get(key, 0) + 1
