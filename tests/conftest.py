@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,3 +33,17 @@ def bundled_chat_model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cha
     model.load()
     yield model
     model.close()
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clean working directory for CLI tests: no DREAMER_ variables from outside, DATA_DIR
+    and DREAMS_DIR under it, a wide terminal so lines are not wrapped."""
+    for key in list(os.environ):
+        if key.upper().startswith("DREAMER_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DREAMER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DREAMER_DREAMS_DIR", str(tmp_path / "dreams"))
+    monkeypatch.setenv("COLUMNS", "200")
+    return tmp_path

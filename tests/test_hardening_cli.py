@@ -41,18 +41,6 @@ OPTIONS: dict[str, tuple[list[str], float, float, bool, bool]] = {
 }
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key in list(os.environ):
-        if key.upper().startswith("DREAMER_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DREAMER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("DREAMER_DREAMS_DIR", str(tmp_path / "dreams"))
-    monkeypatch.setenv("COLUMNS", "200")
-    return tmp_path
-
-
 def seed_graph(directory: Path) -> None:
     now = time.time()
     graph = KnowledgeGraph()

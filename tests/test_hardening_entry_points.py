@@ -21,18 +21,6 @@ from codedreamer.storage.store import DreamStore
 from tests.test_cli_dreams import make_dream
 
 
-@pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key in list(os.environ):
-        if key.upper().startswith("DREAMER_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DREAMER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("DREAMER_DREAMS_DIR", str(tmp_path / "dreams"))
-    monkeypatch.setenv("COLUMNS", "200")
-    return tmp_path
-
-
 def one_line(capsys: pytest.CaptureFixture[str], argv: list[str], code: int) -> str:
     """Run `argv`; assert the exit code, nothing on stdout, one `error:` line on stderr."""
     got = run(argv)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -50,15 +49,9 @@ def assert_neutralised(text: str) -> None:
 
 
 @pytest.fixture
-def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for key in list(os.environ):
-        if key.upper().startswith("DREAMER_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DREAMER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("DREAMER_DREAMS_DIR", str(tmp_path / "dreams"))
-    monkeypatch.setenv("COLUMNS", "400")
-    return tmp_path
+def workdir(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("COLUMNS", "400")  # long escaped names stay on one line
+    return workdir
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
