@@ -6,8 +6,8 @@
 A sample git repo (tests/sample_repo.py) and the daemon with cycles back to back, started
 and SIGKILLed `--kills` times. Two modes:
 - bundled: the bundled model, as `codedreamer daemon` runs it. Its answers are all
-  rejected on the sample repo, so no dream is stored: the kills land at start-up, in
-  indexing, graph sync and generation, at random moments (0.5-20 s after the start).
+  rejected on the sample repo, so no dream is stored: two kills in five at random moments
+  (0.5-30 s after the start), one aimed at the index check, two at the Think generation.
 - storing: the same daemon with bench/soak_model.py's scripted model, whose answers pass
   validation and carry a diff that applies, so every cycle stores a dream (dream file, TRM,
   graph save) and verifies it (a scratch `git clone --shared` in $TMPDIR, the result
@@ -30,7 +30,8 @@ every dream file parses, every mark is the last asked for, the graph loads and h
 DREAM node for no missing file, trm.json loads, the index opens, the event log has at most
 one torn line per kill, no temp file, scratch directory, extra worktree, `dream/*` branch,
 git lock file or change is left in the sample repo, and the engine lock is free.
-Figures go to the "Kill -9 soak" section of docs/reliability.md.
+Figures go to the "Kill -9 soak" section of docs/reliability.md, each mode into its own
+block between `<!-- soak MODE start -->` and `<!-- soak MODE end -->` (nothing else changes).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from codedreamer.storage.dream import Dream, Status, new_dream_id
 from codedreamer.storage.store import DreamStore
@@ -64,9 +66,20 @@ CLI_MARKERS = 4
 # Temp files younger than this belong to a live writer; the engine removes older ones.
 STALE_TEMP_SEC = 10.0
 # How long an aimed kill waits for its window to open before it kills anyway.
-AIM_TIMEOUT_SEC = 90.0
-# Window lengths to aim at before any was measured (seconds; measured on this machine).
-DEFAULT_WINDOW_SEC = {"store": 0.03, "verify": 0.25}
+AIM_TIMEOUT_SEC = 120.0
+# What each aimed kill waits for: the phase (bench/soak_daemon.py) that opens its window.
+AIM_PHASES = {
+    "store": "cycle/store",
+    "verify": "cycle/verify",
+    "index": "index",
+    "generation": "cycle/generate_think",
+}
+# Window lengths to aim at before one was measured (seconds; measured on this machine).
+# An aimed kill comes a random part of the window's median length after it opened.
+DEFAULT_WINDOW_SEC = {"store": 0.03, "verify": 0.25, "index": 2.0, "generation": 20.0}
+# The bundled model stores nothing: its kills go to start-up, indexing and generation.
+BUNDLED_AIMS = ("random", "index", "generation", "random", "generation")
+STORING_AIMS = ("store", "verify", "store", "verify", "random")
 
 
 # ----------------------------------------------------------------------------- setup
@@ -191,12 +204,12 @@ def _phase_lines(path: Path) -> list[tuple[float, str]]:
     return lines
 
 
-def window_lengths(lines: list[tuple[float, str]], window: str) -> list[float]:
-    """How long each complete `cycle/<window>` phase lasted in one phase log."""
+def window_lengths(lines: list[tuple[float, str]], prefix: str) -> list[float]:
+    """How long each complete phase starting with `prefix` lasted in one phase log."""
     found = []
     opened: float | None = None
     for stamp, phase in lines:
-        inside = phase == f"cycle/{window}" or phase.startswith(f"cycle/{window}/")
+        inside = phase.startswith(prefix)
         if inside and opened is None:
             opened = stamp
         elif not inside and opened is not None:
@@ -279,6 +292,8 @@ class Kill:
     scratch_left: int
     into_window_ms: float | None = None
     """For an aimed kill: how long after its window opened (phase log stamp) it was sent."""
+    exited: str = ""
+    """When the daemon had already exited before the kill: its exit code and last error line."""
 
 
 @dataclass
@@ -295,9 +310,7 @@ class Soak:
     def phase_dir(self) -> Path:
         return self.root / "phases"
 
-    def daemon(
-        self, phase_log: Path, stderr: int | None = subprocess.DEVNULL
-    ) -> subprocess.Popen[str]:
+    def daemon(self, phase_log: Path, stderr: Any = subprocess.DEVNULL) -> subprocess.Popen[str]:
         env = dict(self.env)
         env["SOAK_PHASE_LOG"] = str(phase_log)
         if self.mode == "bundled":
@@ -321,15 +334,14 @@ class Soak:
         return temps, scratch
 
     def aim(self, n: int) -> str:
-        if self.mode == "bundled":
-            return "random"
-        return ("store", "verify", "store", "verify", "random")[n % 5]
+        rotation = BUNDLED_AIMS if self.mode == "bundled" else STORING_AIMS
+        return rotation[n % len(rotation)]
 
-    def wait_for_window(self, proc: subprocess.Popen[str], log: Path, window: str) -> bool:
-        """Poll the phase log every millisecond until `cycle/<window>` opens."""
+    def wait_for_window(self, proc: subprocess.Popen[str], log: Path, prefix: str) -> bool:
+        """Poll the phase log every millisecond until a phase starting with `prefix` opens."""
         deadline = time.monotonic() + AIM_TIMEOUT_SEC
         offset = 0
-        prefix = f"cycle/{window}".encode()
+        wanted = prefix.encode()
         while time.monotonic() < deadline and proc.poll() is None:
             try:
                 with log.open("rb") as handle:
@@ -339,7 +351,7 @@ class Soak:
                 chunk = b""
             end = chunk.rfind(b"\n") + 1
             for line in chunk[:end].split(b"\n"):
-                if line.partition(b" ")[2].startswith(prefix):
+                if line.partition(b" ")[2].startswith(wanted):
                     return True
             offset += end
             time.sleep(0.001)
@@ -350,22 +362,30 @@ class Soak:
         temps_before, scratch_before = self.leftovers()
         target = self.aim(n)
         started = time.monotonic()
-        proc = self.daemon(log)
+        errors = log.with_suffix(".err")
+        with errors.open("w") as stderr:
+            proc = self.daemon(log, stderr=stderr)
+        prefix = AIM_PHASES.get(target, "")
         if target == "random":
-            low, high = (0.5, 20.0) if self.mode == "bundled" else (0.5, 10.0)
+            low, high = (0.5, 30.0) if self.mode == "bundled" else (0.5, 10.0)
             time.sleep(self.rng.uniform(low, high))
         else:
-            self.wait_for_window(proc, log, target)
+            self.wait_for_window(proc, log, prefix)
             known = self.lengths.get(target) or [DEFAULT_WINDOW_SEC[target]]
             time.sleep(self.rng.uniform(0.0, statistics.median(known)))
         sent = time.monotonic()
+        code = proc.poll()
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        exited = ""
+        if code is not None:
+            said = errors.read_text(errors="replace").strip().splitlines()
+            exited = f"exit {code}: {said[-1][:200] if said else '(no error output)'}"
         after = sent - started
         lines = _phase_lines(log)
-        opened = [t for t, p in lines if p.startswith(f"cycle/{target}")]
-        for window in ("store", "verify"):
-            self.lengths.setdefault(window, []).extend(window_lengths(lines, window))
+        opened = [t for t, p in lines if prefix and p.startswith(prefix)]
+        for window, phase in AIM_PHASES.items():
+            self.lengths.setdefault(window, []).extend(window_lengths(lines, phase))
         temps_after, scratch_after = self.leftovers()
         kill = Kill(
             target=target,
@@ -375,6 +395,7 @@ class Soak:
             temps_left=len(temps_after - temps_before),
             scratch_left=len(scratch_after - scratch_before),
             into_window_ms=(sent - opened[0]) * 1000 if opened else None,
+            exited=exited,
         )
         self.kills.append(kill)
         return kill
@@ -486,12 +507,16 @@ def run_checks(
         f"{len(lost_tui)} (of {len(tui_expected)} dreams)"
     )
     failed_cli = [r for r in mark_results if r != "ok"]
-    failed_tui = [r for r in tui_results if r != "ok"]
+    stale_tui = [r for r in tui_results if r.startswith("stale view")]
+    failed_tui = [r for r in tui_results if r != "ok" and r not in stale_tui]
     checks["`dreams mark` commands that failed"] = f"{len(failed_cli)} of {len(mark_results)}" + (
         f": {failed_cli[0]}" if failed_cli else ""
     )
     checks["TUI marks that failed"] = f"{len(failed_tui)} of {len(tui_results)}" + (
         f": {failed_tui[0]}" if failed_tui else ""
+    )
+    checks["TUI marks shown with the old status until the next reload"] = (
+        f"{len(stale_tui)} of {len(tui_results)}" + (f" ({stale_tui[0]})" if stale_tui else "")
     )
     if lost_cli or lost_tui or failed_cli or failed_tui:
         failures.append("marks")
@@ -564,6 +589,12 @@ def run_checks(
         checks[f"sample repo: {name}"] = value
         if value not in ("0", "none", "ok"):
             failures.append(name)
+    early = [k.exited for k in soak.kills if k.exited]
+    checks["daemons that exited by themselves before their kill"] = f"{len(early)}" + (
+        f" ({early[0]})" if early else ""
+    )
+    if early:
+        failures.append("daemon exited")
     code, err, worked = clean
     checks["clean run after the kills"] = f"exit {code} after {worked:.0f} s" + (
         f": {err}" if code else ""
@@ -694,16 +725,18 @@ def _section(
             f"| {window_name(phase)} | `{phase or '-'}` | {count} | {temps} | {scratch} |"
         )
     lengths = ", ".join(
-        f"{w} {statistics.median(v) * 1000:.0f} ms (median of {len(v)})"
-        for w, v in soak.lengths.items()
+        f"{w} {statistics.median(v) * 1000:.0f} ms (median of {len(v)} complete ones)"
         if v
+        else f"{w} none complete (aimed with {DEFAULT_WINDOW_SEC[w] * 1000:.0f} ms)"
+        for w, v in soak.lengths.items()
+        if aimed.get(w)
     )
     hits = []
-    for window, group in (("store", "dream-save"), ("verify", "verify")):
-        aimed_here = [k for k in kills if k.target == window]
+    for target, prefix in AIM_PHASES.items():
+        aimed_here = [k for k in kills if k.target == target]
         if not aimed_here:
             continue
-        landed = sum(1 for k in aimed_here if window_group(k.phase) == group)
+        landed = sum(1 for k in aimed_here if k.phase.startswith(prefix))
         delays = [k.into_window_ms for k in aimed_here if k.into_window_ms is not None]
         sent = (
             f", sent {statistics.median(delays):.0f} ms (median; {min(delays):.0f}-"
@@ -711,22 +744,24 @@ def _section(
             if delays
             else ""
         )
-        hits.append(f"aimed at {group}: {landed} of {len(aimed_here)} landed in it{sent}")
+        hits.append(f"aimed at `{prefix}`: {landed} of {len(aimed_here)} landed in it{sent}")
     aimed_line = ("Aim: " + "; ".join(hits) + ".") if hits else ""
     events = Counter(k.event for k in kills)
     event_rows = ", ".join(f"{e} {n}" for e, n in events.most_common())
     if mode == "bundled":
         intro = (
-            "The bundled model (SmolLM2-135M, 1 llama.cpp thread, 48 tokens a stage). Kills at "
-            "random moments 0.5-20 s after each start."
+            "The bundled model (SmolLM2-135M, 1 llama.cpp thread, 48 tokens a stage). Kills: "
+            f"{aimed.get('random', 0)} at random moments 0.5-30 s after the start, "
+            f"{aimed.get('index', 0)} aimed at the index check, {aimed.get('generation', 0)} at "
+            f"the Think generation. Window lengths measured in the phase logs: {lengths}."
         )
     else:
         intro = (
             "The scripted model (bench/soak_model.py: answers that pass validation and a diff "
-            "that applies, 5 ms a piece), so every cycle stores and verifies a dream. Kills "
-            f"aimed: {aimed.get('store', 0)} at the dream-save window, {aimed.get('verify', 0)} at "
+            "that applies, 5 ms a piece), so every cycle stores and verifies a dream. Kills: "
+            f"{aimed.get('store', 0)} aimed at the dream-save window, {aimed.get('verify', 0)} at "
             f"the verification window, {aimed.get('random', 0)} at random moments 0.5-10 s after "
-            f"the start. Window lengths measured in the phase logs: {lengths or 'none complete'}."
+            f"the start. Window lengths measured in the phase logs: {lengths}."
         )
     verdict = "all checks passed" if ok else "FAILED"
     command = (

@@ -7,7 +7,10 @@ The real `DreamerApp` in viewer mode, headless (Textual's test driver), marks ea
 keys end in: a worker thread calls `DreamStore.set_status` and posts `DreamMarked`. Each
 mark is waited for before the next, as a user's key presses are. Between marks it waits a
 random 0..2×PACE_SECONDS, so marks spread over the soak. Prints one JSON line per mark:
-`{"id": ..., "status": ..., "result": "ok" | <error text>}`.
+`{"id": ..., "status": ..., "result": ...}`: "ok" when, once the app has handled the mark,
+it shows the new status throughout the next two reloads of the dream files; "stale view:
+..." when a reload showed an older status in between (the file was right, the view was
+not, until the reload after); else what went wrong.
 """
 
 from __future__ import annotations
@@ -18,27 +21,32 @@ import random
 import sys
 from typing import Any
 
+REFRESH_SEC = 1.0
+"""How often the app re-reads the dream files (the app's default is 5 s)."""
 
-def _result_of(app: Any, dream_id: str, status: str) -> str:
-    """ "ok" when the app shows the dream with its new status (a failed mark is only a
-    notification in the app, so the status shown is what tells)."""
+
+def _shown(app: Any, dream_id: str) -> str:
     shown = app.dream_by_id(dream_id)
-    if shown is None:
-        return "not shown"
-    value = str(shown.status.value)
-    return "ok" if value == status else f"shown as {value}, not {status}"
+    return str(shown.status.value) if shown is not None else "not shown"
 
 
 async def run(jobs: list[tuple[str, str]], pace: float) -> list[dict[str, str]]:
     from codedreamer.config.settings import load_settings
     from codedreamer.events import EventHub
     from codedreamer.storage.dream import Status
-    from codedreamer.tui.app import DreamerApp
+    from codedreamer.tui.app import DreamerApp, DreamMarked
     from codedreamer.tui.session import TuiSession
+
+    handled: list[str] = []
+
+    class App(DreamerApp):
+        def on_dream_marked(self, message: DreamMarked) -> None:
+            super().on_dream_marked(message)
+            handled.append(message.dream.id)
 
     settings = load_settings(env_file=None).settings
     session = TuiSession(settings, EventHub(), "viewer")
-    app = DreamerApp(session, refresh_dreams_every=1.0, load_graph_files=False)
+    app = App(session, refresh_dreams_every=REFRESH_SEC, load_graph_files=False)
     rng = random.Random()
     results: list[dict[str, str]] = []
     async with app.run_test(headless=True, size=(100, 32)) as pilot:
@@ -46,12 +54,29 @@ async def run(jobs: list[tuple[str, str]], pace: float) -> list[dict[str, str]]:
         await app.workers.wait_for_complete()
         for dream_id, status in jobs:
             await asyncio.sleep(rng.uniform(0, 2 * pace))
+            handled.clear()
             app.mark(dream_id, Status(status))
             await app.workers.wait_for_complete()
-            await pilot.pause(0.02)  # let DreamMarked be handled
-            results.append(
-                {"id": dream_id, "status": status, "result": _result_of(app, dream_id, status)}
-            )
+            for _ in range(500):  # the app handles DreamMarked (or never: a failed mark)
+                if dream_id in handled:
+                    break
+                await asyncio.sleep(0.01)
+            if dream_id not in handled:
+                result = f"no DreamMarked; shown as {_shown(app, dream_id)}"
+            else:
+                # Watch the view for two reload periods: it must keep showing the mark.
+                seen = []
+                for _ in range(int(2 * REFRESH_SEC / 0.05)):
+                    seen.append(_shown(app, dream_id))
+                    await asyncio.sleep(0.05)
+                wrong = [s for s in seen if s != status]
+                if not wrong:
+                    result = "ok"
+                elif seen[-1] == status:
+                    result = f"stale view: showed {wrong[0]} after the mark, then {status}"
+                else:
+                    result = f"shown as {seen[-1]}, not {status}"
+            results.append({"id": dream_id, "status": status, "result": result})
     return results
 
 

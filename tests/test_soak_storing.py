@@ -17,7 +17,7 @@ from bench.soak_model import ScriptedModel, seed_names, think_answer
 
 @pytest.mark.slow
 def test_three_kills_in_the_storing_mode_lose_and_leave_nothing() -> None:
-    result = run_mode("storing", Namespace(kills=3, marks=8, tui_marks=4, seed=3))
+    result = run_mode("storing", Namespace(kills=3, marks=8, tui_marks=2, seed=3))
     assert result.ok, result.checks
     assert [k.target for k in result.kills] == ["store", "verify", "store"]
     # Each kill waited for its window to open: none landed before the first cycle.
@@ -42,8 +42,8 @@ def test_window_lengths_are_read_from_the_phase_log() -> None:
         (2.1, "cycle"),
         (3.0, "cycle/store"),  # still open when killed: not a complete window
     ]
-    assert [round(x, 3) for x in window_lengths(lines, "store")] == [0.2]
-    assert [round(x, 3) for x in window_lengths(lines, "verify")] == [0.3]
+    assert [round(x, 3) for x in window_lengths(lines, "cycle/store")] == [0.2]
+    assert [round(x, 3) for x in window_lengths(lines, "cycle/verify")] == [0.3]
 
 
 def test_scripted_answers_name_the_seed_and_differ_every_time() -> None:
