@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from codedreamer.config.settings import load_settings
+from codedreamer.config.settings import Settings, load_settings
 from codedreamer.dream.context import CycleContext, Step
 from codedreamer.dream.parse import extract_title
 from codedreamer.engine.engine import Engine
@@ -41,6 +41,21 @@ def lenient(context: CycleContext) -> None:
         return
     context.insight = text
     context.title = extract_title(text, f"{context.focus.name} in {context.chunk.path}")
+
+
+def cycle_settings(work: Path, codebase: Path, threads: int, **extra: str) -> tuple[Path, Settings]:
+    """A git copy of `codebase` under `work` and the settings of an engine dreaming on it."""
+    repo = work / "repo"
+    shutil.copytree(codebase, repo, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    environ = {
+        "DREAMER_DREAMS_DIR": str(work / "dreams"),
+        "DREAMER_DATA_DIR": str(work / "data"),
+        "DREAMER_N_CTX": "2048",
+        "DREAMER_N_THREADS": str(threads),
+        **extra,
+    }
+    return repo, load_settings(env_file=None, environ=environ).settings
 
 
 def timed(name: str, step: Step, into: dict[str, list[float]]) -> Step:
@@ -66,18 +81,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        repo = work / "repo"
-        shutil.copytree(args.codebase, repo, ignore=shutil.ignore_patterns("__pycache__"))
-        subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
-        environ = {
-            "DREAMER_DREAMS_DIR": str(work / "dreams"),
-            "DREAMER_DATA_DIR": str(work / "data"),
-            "DREAMER_N_CTX": "2048",
-            "DREAMER_N_THREADS": str(args.threads),
-        }
-        if args.model is not None:
-            environ["DREAMER_MODEL_PATH"] = str(args.model)
-        settings = load_settings(env_file=None, environ=environ).settings
+        model = {"DREAMER_MODEL_PATH": str(args.model)} if args.model is not None else {}
+        repo, settings = cycle_settings(work, args.codebase, args.threads, **model)
         events: list[Event] = []
         engine = Engine(settings, repo, events.append, rng=random.Random(1))
         steps: dict[str, list[float]] = {}

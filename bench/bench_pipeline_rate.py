@@ -21,21 +21,18 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.bench_cycle import lenient
-from bench.bench_generation import load_average
+from bench.bench_cycle import cycle_settings, lenient
+from bench.bench_generation import Run, load_average, timed
 from bench.report import write_section
-from codedreamer.config.settings import load_settings
 from codedreamer.engine.engine import Engine
 from codedreamer.events import Event, StageFinished, StageStarted, TokenStreamed
 from codedreamer.models.quiet import stderr_to_file
@@ -45,27 +42,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
-class Timed:
-    """One generation, timed from outside: seconds to the first piece and to the end."""
+class Timed(Run):
+    """One generation of one stage, timed from outside (bench_generation's rates)."""
 
-    stage: str
-    first: float
-    total: float
-    cpu: float
-    tokens: int
-
-    @property
-    def decode_rate(self) -> float:
-        decode = self.total - self.first
-        return (self.tokens - 1) / decode if decode > 0 and self.tokens > 1 else 0.0
-
-    @property
-    def end_to_end_rate(self) -> float:
-        return self.tokens / self.total if self.total > 0 else 0.0
-
-    @property
-    def cpu_rate(self) -> float:
-        return self.tokens / self.cpu if self.cpu > 0 else 0.0
+    stage: str = ""
 
 
 @dataclass
@@ -127,11 +107,11 @@ class StageClock:
             total = now - began
             self.timed.append(
                 Timed(
-                    event.stage,
                     self._first if self._first is not None else total,
                     total,
                     time.process_time() - cpu,
                     -1,  # counted later with the tokenizer, on `texts`
+                    stage=event.stage,
                 )
             )
             self.texts.append("".join(self._text))
@@ -139,25 +119,14 @@ class StageClock:
         self.events.append(event)
 
 
-def raw_run(llama: Any, call: Call, count: Any, stage: str) -> Timed:
-    cpu = time.process_time()
-    began = time.perf_counter()
-    first: float | None = None
-    parts: list[str] = []
-    for chunk in llama.create_chat_completion(**call.params, stream=True):
-        piece = chunk["choices"][0]["delta"].get("content")
-        if piece:
-            if first is None:
-                first = time.perf_counter() - began
-            parts.append(piece)
-    total = time.perf_counter() - began
-    return Timed(
-        stage,
-        first if first is not None else total,
-        total,
-        time.process_time() - cpu,
-        count("".join(parts)),
-    )
+def raw_run(llama: Any, call: Call, count: Callable[[str], int], stage: str) -> Timed:
+    def pieces() -> Iterator[str]:
+        for chunk in llama.create_chat_completion(**call.params, stream=True):
+            piece = chunk["choices"][0]["delta"].get("content")
+            if piece:
+                yield piece
+
+    return Timed(**asdict(timed(pieces(), count)), stage=stage)
 
 
 def median(values: Iterable[float]) -> float:
@@ -179,18 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     ours: list[Timed] = []
     raws: list[Timed] = []
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        repo = work / "repo"
-        shutil.copytree(args.codebase, repo, ignore=shutil.ignore_patterns("__pycache__"))
-        subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
-        environ = {
-            "DREAMER_DREAMS_DIR": str(work / "dreams"),
-            "DREAMER_DATA_DIR": str(work / "data"),
-            "DREAMER_N_CTX": "2048",
-            "DREAMER_N_THREADS": str(args.threads),
-            "DREAMER_DREAM_TEMPERATURE": "0",
-        }
-        settings = load_settings(env_file=None, environ=environ).settings
+        # Temperature 0: both sides then generate the same tokens.
+        repo, settings = cycle_settings(
+            Path(tmp), args.codebase, args.threads, DREAMER_DREAM_TEMPERATURE="0"
+        )
         clock = StageClock([])
         engine = Engine(settings, repo, clock, rng=random.Random(1))
         engine.steps = [
@@ -220,13 +181,17 @@ def main(argv: list[str] | None = None) -> int:
                         file=sys.stderr,
                     )
                     continue
-                for call, timed, text in zip(calls, stages, clock.texts[first_timed:], strict=True):
-                    timed.tokens = model.count_tokens(text)
-                    ours.append(timed)
-                    raws.append(raw_run(raw, call, model.count_tokens, timed.stage))
+                for call, stage_run, text in zip(
+                    calls, stages, clock.texts[first_timed:], strict=True
+                ):
+                    stage_run.tokens = model.count_tokens(text)
+                    ours.append(stage_run)
+                    raws.append(raw_run(raw, call, model.count_tokens, stage_run.stage))
                 print(
                     f"cycle {cycle + 1}: "
-                    + ", ".join(f"{t.stage} {t.tokens} tok {t.total:.1f} s" for t in stages),
+                    + ", ".join(
+                        f"{t.stage} {t.tokens} tok {t.total_seconds:.1f} s" for t in stages
+                    ),
                     file=sys.stderr,
                     flush=True,
                 )
@@ -269,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             f"| {name} | {median(t.decode_rate for t in side):.1f} "
             f"| {median(t.end_to_end_rate for t in side):.1f} "
             f"| {median(t.cpu_rate for t in side):.1f} "
-            f"| {median(t.first for t in side) * 1000:.0f} "
+            f"| {median(t.first_piece_seconds for t in side) * 1000:.0f} "
             f"| {median(t.tokens for t in side):.0f} |"
         )
     ratio = median(decode)
