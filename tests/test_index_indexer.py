@@ -266,6 +266,31 @@ def test_the_command_forks_its_workers_and_builds_the_same_index(tmp_path: Path)
     assert (vectors_one[order_one] == vectors_cli[order_cli]).all()
 
 
+def test_a_cold_run_hands_files_to_the_workers_before_the_store_opens(tmp_path: Path) -> None:
+    """`start_cold` plans and submits before there is a store; `run` uses that work only
+    when the store turns out empty, and plans again (nothing re-indexed) when it is not."""
+    from codedreamer.index.embedder import LexicalEmbedder
+    from codedreamer.index.indexer import Indexer, _start_pool
+
+    root = tmp_path / "repo"
+    for i in range(100):
+        _age(_write(root, f"m/mod{i}.py", f"def run_{i}(value):\n    return value + {i}\n"))
+    settings = make_settings(tmp_path)
+    for expect_early, indexed in ((True, 100), (False, 0)):
+        indexer = Indexer(root, settings, None, workers=2)
+        indexer._pool = _start_pool(2)
+        indexer.start_cold(LexicalEmbedder())
+        assert (indexer._early is not None) is True
+        store = open_index(settings)
+        indexer.store = store
+        report = indexer.run()
+        store.close()
+        assert report.files_indexed == indexed, expect_early
+        assert report.files_unchanged == 100 - indexed
+        assert report.chunks_total == 100
+        assert set(report.phase_seconds) == {"scan", "index", "write", "maintain"}
+
+
 def test_progress_reports_every_file(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     _project(root, 4)

