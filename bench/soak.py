@@ -766,7 +766,7 @@ def _section(
     verdict = "all checks passed" if ok else "FAILED"
     command = (
         f"python -m bench.soak --mode {mode} --kills {args.kills} --marks {args.marks} "
-        f"--tui-marks {args.tui_marks}"
+        f"--tui-marks {args.tui_marks}" + (f" --seed {args.seed}" if args.seed != 1 else "")
     )
     minutes = (
         f"Kills took {kills_done / 60:.1f} min, the marks ended at {marks_done / 60:.1f} min, "
