@@ -547,3 +547,29 @@ def test_quit_from_the_command_palette(settings: Settings, dreams: list[Dream]) 
 
     asyncio.run(main())
     assert session.done
+
+
+def test_a_reload_listed_before_a_mark_does_not_undo_it_on_screen(
+    settings: Settings, dreams: list[Dream]
+) -> None:
+    """Seen once in 150 marks of the soak: a periodic reload that listed the files just
+    before a mark arrived after it, and the old status showed until the next reload."""
+    from codedreamer.tui.app import DreamsLoaded
+
+    async def scenario(app: DreamerApp, pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        target = next(d for d in app.leaderboard.dreams if d.status == Status.PENDING)
+        stale = app.store.list()  # what an in-flight reload read before the mark
+        app._dream_generation += 1
+        in_flight = app._dream_generation  # that reload's generation
+        app.mark(target.id, Status.APPLIED)  # what the a key calls
+        await settle(pilot)
+        assert on_disk(settings, target.id).status == Status.APPLIED
+        if app._dream_generation != in_flight:
+            pytest.skip("a reload after the mark already superseded the in-flight one")
+        app.post_message(DreamsLoaded(in_flight, stale))
+        await pilot.pause()  # handled, and no later reload yet to mend it
+        shown = next(d for d in app.dreams if d.id == target.id)
+        assert shown.status == Status.APPLIED
+
+    run_app(make_app(settings), scenario)

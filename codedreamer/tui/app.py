@@ -357,6 +357,9 @@ class DreamerApp(App[None]):
 
     def on_dream_marked(self, message: DreamMarked) -> None:
         dream = message.dream
+        # A reload already in flight may have listed the files before this mark was written:
+        # applying it would show the old status until the next reload.
+        self._dreams_applied = self._dream_generation
         self.dreams = [dream if d.id == dream.id else d for d in self.dreams]
         table = self.selected_table()
         was_selected = table.selected_dream_id == dream.id and not message.quiet
