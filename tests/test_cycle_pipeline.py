@@ -362,3 +362,40 @@ def test_validation_vectors_outlive_a_restart(engine_with: Any) -> None:
     again, events = engine_with(model)
     assert len(again._load_vector_cache()) == kept
     assert not any(isinstance(e, Notice) and "vectors redone" in e.message for e in events)
+
+
+def test_work_a_kill_cut_short_is_finished_after_the_next_first_cycle(
+    engine_with: Any,
+) -> None:
+    """The soak killed the daemon after a dream file was written and before the graph save
+    and the verification: the dream then had no DREAM node and no verification, for good."""
+    from datetime import UTC, datetime
+
+    from codedreamer.storage.dream import Dream, new_dream_id
+
+    model = ScriptedModel(code=[DIFF], critic=['{"severity": "NONE", "issues": "correct"}'])
+    engine, events = engine_with(model)
+    cut_short = Dream(
+        id=new_dream_id(),
+        created=datetime.now(UTC),
+        category="bugs",
+        source_path="stock.py",
+        line_start=1,
+        line_end=6,
+        title="Raise instead of printing when stock runs out",
+        language="python",
+        symbols=["remove_item"],
+        insight="remove_item prints and goes on, leaving negative stock.",
+        diff=DIFF.removeprefix("```diff\n").removesuffix("```"),
+    )
+    DreamStore(engine.settings.dreams_dir).save_new(cut_short)
+    assert engine.finish_interrupted_work() == 2  # a graph node and a verification
+    assert engine.finish_interrupted_work() == 0  # once per engine
+    graph = load_graph(engine.settings.graph_dir)
+    node = dream_node_id(cut_short.id)
+    assert node in graph
+    about = [e for e in graph.edges(node) if e.kind is EdgeKind.ABOUT and e.src == node]
+    assert about, "the restored node is linked to its code"
+    mended = DreamStore(engine.settings.dreams_dir).load(cut_short.id)
+    assert mended.verification["status"] == "verified", mended.verification
+    assert any(isinstance(e, Notice) and "left out added" in e.message for e in events)

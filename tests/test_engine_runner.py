@@ -81,6 +81,9 @@ class ScriptedEngine:
     def maintain_graph(self) -> bool:
         return False
 
+    def finish_interrupted_work(self) -> int:
+        return 0
+
     def dream_once(
         self, *, cancel: threading.Event | None = None, max_tokens: int | None = None
     ) -> CycleOutcome:

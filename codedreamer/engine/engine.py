@@ -22,7 +22,12 @@ from codedreamer.dream.context import (
     run_steps,
 )
 from codedreamer.dream.parse import extract_title
-from codedreamer.errors import GraphConflictError, GraphError, PromptBudgetError
+from codedreamer.errors import (
+    CodeDreamerError,
+    GraphConflictError,
+    GraphError,
+    PromptBudgetError,
+)
 from codedreamer.events import (
     CycleStarted,
     DreamRejected,
@@ -145,6 +150,7 @@ class Engine:
         self._memory: TemporalMemory | None = None
         self._attempts: AttemptLog | None = None
         self._vectors: VectorCache | None = None
+        self._interrupted_done = False
         self.steps: Sequence[tuple[str, Step]] = cycle_steps()
 
     @property
@@ -200,6 +206,80 @@ class Engine:
             self._change_graph(lambda graph: self._backfill(graph, similar=False))
             self._similar_pending = True
         return report
+
+    def finish_interrupted_work(self, verify_limit: int = 20) -> int:
+        """Once per engine, after its first cycle: what a kill or stop cut short last time.
+
+        A dream is written before the graph learns of it and before its patch is verified;
+        the soak killed the daemon between those steps. Dreams without a DREAM node get one
+        (linked as they would have been), and pending dreams with code but no verification
+        record are verified, newest first, at most `verify_limit` per start. Returns how
+        many dreams were mended.
+        """
+        if self._interrupted_done:
+            return 0
+        self._interrupted_done = True
+        from codedreamer.safe_text import safe_line
+        from codedreamer.storage.dream import Status
+
+        dreams = self.store.list().dreams
+        mended = self._restore_dream_nodes(dreams)
+        root = self.codebase
+        if not (root / ".git").exists():
+            return mended
+        from codedreamer.verify.verifier import verify_dream
+
+        unverified = [
+            d
+            for d in dreams
+            if (d.diff or d.code) and not d.verification and d.status == Status.PENDING
+        ]
+        for dream in unverified[:verify_limit]:
+            try:
+                verify_dream(self.store, dream.id, codebase=root)
+            except CodeDreamerError as exc:
+                self._sink(EngineError(message=safe_line(f"verification skipped: {exc}")))
+                continue
+            mended += 1
+        if unverified:
+            self._sink(
+                Notice(
+                    message=f"verified {min(len(unverified), verify_limit)} dreams "
+                    f"a stop had left unverified"
+                )
+            )
+        return mended
+
+    def _restore_dream_nodes(self, dreams: Sequence[Dream]) -> int:
+        from codedreamer.dream.record import code_node_ids
+        from codedreamer.memory.graph_types import dream_node_id
+
+        graph = self._load_graph()
+        if graph is None:
+            return 0
+        missing = [d for d in dreams if dream_node_id(d.id) not in graph]
+        if not missing:
+            return 0
+
+        def add(graph: KnowledgeGraph) -> None:
+            for dream in reversed(missing):  # oldest first, so parents exist for `refines`
+                graph.add_dream(
+                    dream.id,
+                    about=code_node_ids(
+                        dream.source_path, dream.symbols[0] if dream.symbols else ""
+                    ),
+                    parent_dream_id=dream.parent,
+                    label=dream.title,
+                    path=dream.source_path,
+                    start_line=dream.line_start,
+                    end_line=dream.line_end,
+                    now=dream.created.timestamp(),
+                )
+
+        if self._change_graph(add):
+            self._sink(Notice(message=f"graph: {len(missing)} dreams a stop had left out added"))
+            return len(missing)
+        return 0
 
     def maintain_graph(self) -> bool:
         """Work the graph left for a quiet moment (the `similar` edges); True if it ran."""

@@ -405,6 +405,7 @@ class Runner:
             outcome = engine.dream_once(cancel=self._cancel, max_tokens=self.max_tokens)
             engine.decay_graph_if_due()
             engine.maintain_graph()
+            engine.finish_interrupted_work()
         except Exception as exc:
             if self.stop_on_error and isinstance(exc, CodeDreamerError):
                 raise
