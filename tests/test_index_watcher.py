@@ -80,3 +80,30 @@ def test_falls_back_to_polling_when_watches_run_out(tmp_path: Path) -> None:
         _wait(lambda: live.mode == "poll")
         _age(_write(root, "b.py", "def pollingFoundThis():\n    pass\n"), 5)
         _wait(lambda: _found(store, "polling found"))
+
+
+def test_a_failed_catch_up_scan_is_retried_and_watching_goes_on(tmp_path: Path) -> None:
+    """A full disk during the start-up scan used to switch live indexing to 30-second
+    polling for the rest of the run."""
+    root = tmp_path / "repo"
+    _age(_write(root, "a.py", "def alpha():\n    return 1\n"))
+    settings = make_settings(tmp_path)
+    store = open_index(settings)
+    index_codebase(root, settings, store=store)
+    # Changed before the watcher starts: no event will report it, only the catch-up scan.
+    _age(_write(root, "b.py", "def caughtUpLater():\n    pass\n"), 5)
+    live = LiveIndexer(root, settings, store, debounce_ms=200)
+    real_run = live.indexer.run
+    failures = [OSError(errno.ENOSPC, "No space left on device")]
+
+    def run_once_failing(*args: Any, **kwargs: Any) -> IndexReport:
+        if failures:
+            raise failures.pop()
+        return real_run(*args, **kwargs)
+
+    live.indexer.run = run_once_failing  # type: ignore[method-assign]
+    with live:
+        _wait(lambda: live.errors == 1)
+        assert live.mode == "watch"
+        _wait(lambda: _found(store, "caught up later"), timeout=15)  # at the next quiet spell
+        assert live.mode == "watch"

@@ -63,6 +63,7 @@ class LiveIndexer:
         self.mode: Mode = "starting"
         self.errors = 0
         self.watched_dirs = 0
+        self._scan_pending = False
 
     def start(self) -> None:
         if self._thread is not None:
@@ -133,12 +134,15 @@ class LiveIndexer:
                     # so edits that arrive meanwhile are not held up behind it.
                     caught_up = True
                     self.mode = "watch"
-                    self._report(self.indexer.run(build_ann=False))
+                    self._catch_up()
                     if not changes:
                         # Start-up is not idleness: maintenance waits for a real quiet spell.
                         continue
                 if not changes:
-                    # Quiet for IDLE_MS: the moment for index builds and compaction.
+                    # Quiet for IDLE_MS: the moment for index builds and compaction, and for
+                    # a catch-up scan that failed (a full disk) to be tried again.
+                    if self._scan_pending:
+                        self._catch_up()
                     self._maintain()
                     continue
                 paths = {Path(raw) for _change, raw in changes}
@@ -151,9 +155,20 @@ class LiveIndexer:
                     break
             if restart and not self._stop.is_set():
                 # New or removed directories: catch up on what happened before the re-watch.
-                self._report(self.indexer.run(build_ann=False))
+                self._catch_up()
             elif not restart:
                 return
+
+    def _catch_up(self) -> None:
+        """Scan for changes no event reported. A failed scan (a full disk, say) is not a
+        failed OS watch: it is logged and tried again at the next quiet moment."""
+        try:
+            self._report(self.indexer.run(build_ann=False))
+            self._scan_pending = False
+        except Exception as exc:
+            self._scan_pending = True
+            self.errors += 1
+            log.warning("live index scan failed (retried when quiet): %s", exc)
 
     def _poll_loop(self) -> None:
         self.mode = "poll"
