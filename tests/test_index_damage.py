@@ -179,3 +179,21 @@ LANCE_TEXT = (
     "lance error: LanceError(IO): failed to fill whole buffer, "
     "/rustc/2d81/library/core/src/ops/function.rs:250:5"
 )
+
+
+def test_a_table_whose_creation_failed_counts_as_absent(tmp_path: Path) -> None:
+    """A full disk at the very first index build left `chunks.lance/` with no committed
+    version; every command then called the index damaged until `index --clear`."""
+    root = tmp_path / "repo"
+    _repo(root)
+    settings = make_settings(tmp_path)
+    index_dir = settings.index_dir
+    (index_dir / "chunks.lance" / "data").mkdir(parents=True)
+    (index_dir / "chunks.lance" / "_transactions").mkdir()
+    report = ensure_index(root, settings)
+    assert report is not None and report.chunks_written > 0
+    store = open_index(settings)
+    try:
+        assert store.search("parse record", k=1, mode="text")
+    finally:
+        store.close()

@@ -193,6 +193,26 @@ LANCE_MAGIC = b"LANC"
 UNFINISHED_GRACE_SEC = 60.0
 
 
+def uncommitted_tables(index_dir: Path) -> list[str]:
+    """Our tables whose folder exists without a single committed version.
+
+    A table whose creation failed (a full disk at the first index build) leaves such a
+    folder; LanceDB lists it and then cannot open it ("Table 'chunks' was not found"). It
+    holds nothing to keep, so it counts as absent.
+    """
+    torn = []
+    for table in (CHUNKS, FILES):
+        root = index_dir / f"{table}.lance"
+        versions, data = root / "_versions", root / "data"
+        if not root.is_dir() or (versions.exists() and not versions.is_dir()):
+            continue  # absent, or damaged in a way that `check_table_files` reports
+        committed = versions.is_dir() and any(versions.glob("*.manifest"))
+        holds_data = data.is_dir() and any(data.iterdir())
+        if not committed and not holds_data:
+            torn.append(table)
+    return torn
+
+
 def check_table_files(index_dir: Path) -> None:
     """Raise CodeIndexError if a data or index file of a table lacks its footer.
 
@@ -406,8 +426,13 @@ class IndexStore:
         try:
             if not read_only:
                 index_dir.mkdir(parents=True, exist_ok=True)
+            torn = uncommitted_tables(index_dir) if index_dir.exists() else []
+            if not read_only:
+                for table in torn:
+                    shutil.rmtree(index_dir / f"{table}.lance")
             db = lancedb.connect(index_dir, read_consistency_interval=interval)
             names = set(db.list_tables().tables) if index_dir.exists() else set()
+            names.difference_update(torn)
         except OSError as exc:
             raise CodeIndexError(
                 f"{safe_line(str(index_dir))}: cannot open the code index ({safe_line(str(exc))})"
