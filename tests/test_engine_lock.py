@@ -64,7 +64,7 @@ def test_release_lets_the_next_engine_in(tmp_path: Path) -> None:
         assert again.held
 
 
-def test_a_full_disk_while_naming_the_holder_still_holds_the_lock(
+def test_a_full_disk_while_naming_the_holder_lets_go_of_the_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import errno
@@ -72,14 +72,11 @@ def test_a_full_disk_while_naming_the_holder_still_holds_the_lock(
     def full(*_args: object) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(os, "pwrite", full)
-    lock = EngineLock(tmp_path)
-    lock.acquire()
-    try:
-        assert lock.held
-        with pytest.raises(EngineBusyError, match="another process"):
-            EngineLock(tmp_path).acquire()
-    finally:
-        lock.release()
-    with EngineLock(tmp_path) as again:  # released: the fd did not stay open
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "pwrite", full)
+        lock = EngineLock(tmp_path)
+        with pytest.raises(OSError):  # the runner turns it into one StorageError line
+            lock.acquire()
+        assert not lock.held
+    with EngineLock(tmp_path) as again:  # the descriptor was closed: the lock is free
         assert again.held

@@ -77,13 +77,15 @@ class EngineLock:
         text = json.dumps(
             {"pid": os.getpid(), "started": time.time(), "command": " ".join(sys.argv)[:200]}
         )
-        self._fd = fd
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, text.encode("utf-8"), 0)
         except OSError:
-            # A full disk: the lock holds all the same; a second engine just cannot say whose.
-            pass
+            # A full disk: an engine that cannot write its lock's text cannot write anything
+            # else either. Let go of the lock now (not at process exit) and say why.
+            os.close(fd)
+            raise
+        self._fd = fd
 
     def release(self) -> None:
         if self._fd is None:
