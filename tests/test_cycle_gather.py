@@ -92,8 +92,7 @@ def test_names_that_only_look_alike_are_not_context(tmp_path: Path) -> None:
     `FTP.close` (ftplib is imported) and a variable `local` the class
     `_threading_local.local` (the only definition of that name)."""
     files = {
-        "util.py": UTIL
-        + "\n\nclass Ledger:\n    def close(self):\n        self.closed = True\n",
+        "util.py": UTIL + "\n\nclass Ledger:\n    def close(self):\n        self.closed = True\n",
         "threads.py": "class local:\n    '''Per-thread storage.'''\n    slots = 1\n",
         "shop.py": (
             "import util\nfrom util import parse_amount\n\n\n"
