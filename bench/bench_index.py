@@ -281,7 +281,7 @@ def main() -> None:
             f"| `codedreamer index` (whole command: a new process, wall clock; "
             f"{cold['workers']} worker processes; {chunks_total:,} chunks; {secrets} secret "
             f"values redacted) | {wall_s:.1f} s, median of {len(pairs)} "
-            f"(of which {in_process:.1f} s in `Indexer.run`, after the store was open, "
+            f"(of which {in_process:.1f} s inside `index_codebase`, the store's opening included, "
             "in the last run) "
             f"| parse-only {parse_s:.1f} s, median of {len(pairs)} (one process, already "
             f"started) | {ratio:.2f}x, median of the pairs (command/parse: {pair_text}) "
